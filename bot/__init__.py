@@ -1,0 +1,1 @@
+"""Conversations: the channel-agnostic dialog engine (bot.engine) and channel adapters."""

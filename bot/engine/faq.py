@@ -1,0 +1,109 @@
+"""The engine's view of the knowledge base (``knowledge.search.search_faq``) and of which queue
+a question belongs to (专席 for social security and employment, 综合 for the rest)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.engine.models import Queue
+from hotline.errors import DomainError
+from tickets.models import Department
+
+# Words that mark a social-security or employment (人社) question when no FAQ names the department.
+SPECIALIST_KEYWORDS = (
+    "人社",
+    "社保",
+    "社会保险",
+    "养老保险",
+    "养老金",
+    "失业",
+    "工伤",
+    "生育保险",
+    "就业",
+    "招聘",
+    "劳动合同",
+    "劳动仲裁",
+    "劳动关系",
+    "拖欠工资",
+    "欠薪",
+    "工资",
+    "退休",
+    "社保卡",
+    "职称",
+)
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    question: str
+    answer: str
+    department_code: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"q": self.question, "a": self.answer, "d": self.department_code}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaqHit:
+        return cls(str(data["q"]), str(data["a"]), data.get("d"))
+
+
+@dataclass(frozen=True)
+class FaqResult:
+    best: FaqHit | None  # a confident answer
+    suggestions: list[FaqHit]  # "did you mean" candidates (the best one excluded)
+
+
+def _hit(raw: Any) -> FaqHit:
+    return FaqHit(
+        question=str(raw.question),
+        answer=str(raw.answer),
+        department_code=getattr(raw, "department_code", None),
+    )
+
+
+def knowledge_search() -> Callable[..., Any] | None:
+    """``knowledge.search.search_faq``, or None while the knowledge package has no search."""
+    try:
+        module = importlib.import_module("knowledge.search")
+    except ModuleNotFoundError as error:
+        if error.name not in ("knowledge", "knowledge.search"):
+            raise
+        return None
+    return getattr(module, "search_faq", None)
+
+
+def search(session: Session, query: str, *, channel: str) -> FaqResult:
+    """Ask the knowledge base; without one nothing is found (the citizen is offered a ticket)."""
+    search_faq = knowledge_search()
+    if search_faq is None:
+        return FaqResult(None, [])
+    try:
+        result = search_faq(session, query, limit=3, channel=channel)
+    except DomainError:  # e.g. a question too long or too short to search: nothing found
+        return FaqResult(None, [])
+    best = _hit(result.best) if result.answered and result.best is not None else None
+    suggestions = [_hit(s) for s in result.suggestions]
+    if best is not None:
+        suggestions = [s for s in suggestions if s.question != best.question]
+    elif not suggestions and result.best is not None:
+        suggestions = [_hit(result.best)]
+    return FaqResult(best, suggestions[:3])
+
+
+def queue_for(session: Session, text: str, department_code: str | None) -> Queue:
+    """专席 when the topic's department is a specialist seat (人社) or the words say so."""
+    if department_code:
+        specialist = session.scalar(
+            select(Department.is_specialist).where(Department.code == department_code)
+        )
+        if specialist:
+            return Queue.SPECIALIST
+    if any(word in text for word in SPECIALIST_KEYWORDS):
+        return Queue.SPECIALIST
+    return Queue.GENERAL

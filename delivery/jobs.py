@@ -1,0 +1,73 @@
+"""The periodic jobs the scheduler runs (names are what ``flask --app app run-job`` takes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from delivery.outbox import dead_letter_stuck_messages
+from delivery.scheduler import Job
+from delivery.worker import WorkerSettings
+
+
+def refresh_supervision_job(session: Session) -> int:
+    """监察状态 refresh (set-based), then one notice per change to yellow or red."""
+    from tickets.notify import notify_supervision_changes
+    from tickets.supervision import refresh_supervision
+
+    refresh_supervision(session)
+    return notify_supervision_changes(session)
+
+
+def survey_callbacks_job(session: Session) -> int:
+    """Close surveys unanswered for 3 working days, remind those unanswered for 1."""
+    from tickets.callbacks import close_unanswered_surveys, send_survey_reminders
+
+    return close_unanswered_surveys(session) + send_survey_reminders(session)
+
+
+def quality_sample_job(session: Session) -> int:
+    """工单质检: once a week is over, draw its sample of each department's closed tickets
+    (safe to run again: departments already sampled for that week are skipped)."""
+    import datetime as dt
+
+    from tickets.access import SYSTEM
+    from tickets.calendar import local_today
+    from tickets.quality import sample_week, week_start_of
+
+    last_week = week_start_of(local_today(session)) - dt.timedelta(days=7)
+    return len(sample_week(session, last_week, actor=SYSTEM))
+
+
+def default_jobs(config: Mapping[str, Any]) -> list[Job]:
+    settings = WorkerSettings.from_config(config)
+
+    def outbox_retries_job(session: Session) -> int:
+        """Retries themselves are due rows the worker picks up; this turns messages whose every
+        attempt died with the worker into visible dead letters."""
+        return dead_letter_stuck_messages(session, max_attempts=settings.max_attempts)
+
+    return [
+        Job(
+            "supervision",
+            float(config.get("SUPERVISION_INTERVAL_SECONDS", 600)),
+            refresh_supervision_job,
+        ),
+        Job(
+            "survey_callbacks",
+            float(config.get("SURVEY_INTERVAL_SECONDS", 600)),
+            survey_callbacks_job,
+        ),
+        Job(
+            "quality_sample",
+            float(config.get("QUALITY_SAMPLE_INTERVAL_SECONDS", 3600)),
+            quality_sample_job,
+        ),
+        Job(
+            "outbox_retries",
+            float(config.get("OUTBOX_SWEEP_INTERVAL_SECONDS", 60)),
+            outbox_retries_job,
+        ),
+    ]

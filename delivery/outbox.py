@@ -1,0 +1,137 @@
+"""Writing to the outbox. Callers are domain operations inside the entry point's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from delivery.models import OutboxMessage, OutboxStatus
+from hotline import clock
+from hotline.errors import Conflict, NotFound
+from hotline.i18n import N_
+from tickets.access import Actor, require
+
+
+def enqueue_message(
+    session: Session,
+    *,
+    idempotency_key: str,
+    audience: str,
+    channel: str,
+    recipient: str,
+    template: str,
+    params: dict[str, Any] | None = None,
+    locale: str = "zh_CN",
+    ticket_id: int | None = None,
+) -> OutboxMessage:
+    """Queue one message; a second call with the same key returns the first message."""
+    existing = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+    )
+    if existing is not None:
+        return existing
+    now = clock.now()
+    message = OutboxMessage(
+        idempotency_key=idempotency_key,
+        audience=audience,
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        params=params or {},
+        locale=locale,
+        ticket_id=ticket_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+# -- dead letters (the admin console) ------------------------------------------------------------
+
+
+class OutboxError(Conflict):
+    """The message is not in a state where this can be done."""
+
+
+def _message_for_admin(session: Session, message_id: int, *, actor: Actor) -> OutboxMessage:
+    require(actor, "manage_outbox")
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound(N_("There is no outbox message %(id)s."), id=message_id)
+    return message
+
+
+def retry_message(session: Session, message_id: int, *, actor: Actor) -> OutboxMessage:
+    """Give a dead (or dropped) message a fresh set of attempts, due now."""
+    message = _message_for_admin(session, message_id, actor=actor)
+    if message.status not in (OutboxStatus.DEAD, OutboxStatus.DROPPED):
+        raise OutboxError(N_("Only a dead or dropped message can be retried."))
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = clock.now()
+    message.claimed_until = None
+    session.flush()
+    return message
+
+
+def drop_message(session: Session, message_id: int, *, actor: Actor) -> OutboxMessage:
+    """Give up on a dead message for good; it stays listed as dropped."""
+    message = _message_for_admin(session, message_id, actor=actor)
+    if message.status != OutboxStatus.DEAD:
+        raise OutboxError(N_("Only a dead message can be dropped."))
+    message.status = OutboxStatus.DROPPED
+    message.claimed_until = None
+    session.flush()
+    return message
+
+
+def list_messages(
+    session: Session,
+    *,
+    status: str = OutboxStatus.DEAD,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[OutboxMessage]:
+    """Newest first, keyset-paginated on ``(status, id)`` so that deep pages stay fast."""
+    query = select(OutboxMessage).where(OutboxMessage.status == status)
+    if before_id is not None:
+        query = query.where(OutboxMessage.id < before_id)
+    return list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def count_by_status(session: Session, statuses: tuple[str, ...]) -> dict[str, int]:
+    """Counts for the few statuses that stay small (pending, dead); never count ``sent``."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_(statuses))
+        .group_by(OutboxMessage.status)
+    ).all()
+    counts = dict.fromkeys(statuses, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+def dead_letter_stuck_messages(session: Session, *, max_attempts: int) -> int:
+    """Messages whose every attempt ended with the worker dying mid-send (their lease expired
+    with no outcome recorded) are never claimed again; make them visible as dead letters."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts >= max_attempts,
+            OutboxMessage.claimed_until < clock.now(),
+        )
+        .values(
+            status=OutboxStatus.DEAD,
+            claimed_until=None,
+            last_error="the worker stopped during every attempt (lease expired)",
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,63 @@
+"""Configuration: defaults, then ``HOTLINE_*`` environment variables, then explicit overrides.
+
+Secrets (the secret key, channel tokens) come only from the environment or from the overrides a
+test passes; nothing secret has a usable default in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+PREFIX = "HOTLINE_"
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": "sqlite:///instance/hotline.db",
+    "SECRET_KEY": None,  # required outside debug/testing; see create_app
+    "TIMEZONE": "Asia/Shanghai",
+    "DEFAULT_LOCALE": "zh_CN",
+    "LOCALES": ["zh_CN", "en"],
+    "REDIS_URL": None,
+    "RATELIMIT_ENABLED": True,
+    "UPLOAD_DIR": "instance/uploads",
+    "HOTLINE_NAME": "12345市民服务热线",
+    "HOTLINE_NAME_EN": "12345 Citizen Service Hotline",
+    "HOTLINE_PHONE": "12345",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # for links in messages (survey, tracking)
+    "WECHAT_ACCOUNT_NAME": "12345市民服务热线",
+    "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
+    "SESSION_LIFETIME_MINUTES": 480,
+    "TESTING": False,
+    "DEBUG": False,
+    "SQL_ECHO": False,
+}
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, list | dict):
+        return json.loads(raw) if raw.strip().startswith(("[", "{")) else raw.split(",")
+    return raw
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the effective configuration (keys without the prefix)."""
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key, value in env.items():
+        if key.startswith(PREFIX):
+            name = key[len(PREFIX) :]
+            config[name] = _coerce(value, DEFAULTS.get(name, ""))
+    if overrides:
+        config.update(overrides)
+    return config

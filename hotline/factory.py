@@ -1,0 +1,215 @@
+"""The application factory. Nothing is built at import time: ``flask --app app`` calls this."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from hotline import i18n
+from hotline.config import load_config
+from hotline.db import Database
+from hotline.errors import DomainError
+from hotline.web import (
+    LOCALE_COOKIE,
+    babel,
+    csrf,
+    current_locale,
+    database,
+    init_db_session,
+    limiter,
+    select_locale,
+    wants_json,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def _secret_key(config: dict[str, Any], instance_path: Path) -> str:
+    """A configured key, or one generated once and kept in the instance folder (single machine)."""
+    if config.get("SECRET_KEY"):
+        return str(config["SECRET_KEY"])
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    config = load_config(overrides)
+    app = Flask(
+        "hotline",
+        root_path=str(ROOT / "portal"),
+        instance_path=str(ROOT / "instance"),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(config)
+    app.config["SECRET_KEY"] = _secret_key(config, Path(app.instance_path))
+    app.config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = config["TIMEZONE"]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in i18n.translation_dirs())
+    app.config["MAX_CONTENT_LENGTH"] = config.get("MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["RATELIMIT_ENABLED"] = bool(config["RATELIMIT_ENABLED"])
+    app.config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+
+    app.extensions["hotline_db"] = Database(
+        config["DATABASE_URL"], timezone=config["TIMEZONE"], echo=bool(config["SQL_ECHO"])
+    )
+    init_db_session(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: config["TIMEZONE"])
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_basics(app)
+
+    from hotline.cli import register_cli
+
+    register_cli(app)
+    if config.get("RUN_WORKER"):
+        from hotline.background import start_in_process
+
+        start_in_process(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.api import bp as api_bp
+    from portal.citizen import bp as citizen_bp
+    from portal.staff import bp as staff_bp
+    from portal.webchat import bp as webchat_bp
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(citizen_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(webchat_bp, url_prefix="/chat")
+    for hook in _optional_blueprints():
+        hook(app)
+
+
+def _optional_blueprints() -> list[Any]:
+    """Channels register themselves here as they are built (WeChat, Open311, …)."""
+    hooks = []
+    try:
+        from wechat.blueprint import register as register_wechat
+    except ImportError:
+        pass
+    else:
+        hooks.append(register_wechat)
+    return hooks
+
+
+def _error_response(status: int, message: str, fields: Mapping[str, str] | None = None) -> Any:
+    if wants_json():
+        body: dict[str, Any] = {"error": message}
+        if fields:
+            body["fields"] = dict(fields)
+        return make_response(jsonify(body), status)
+    return make_response(render_template("error.html", status=status, message=message), status)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Any:
+        fields = getattr(error, "fields", None)
+        translated = (
+            {k: gettext(v) for k, v in fields.items()} if isinstance(fields, Mapping) else None
+        )
+        return _error_response(error.http_status, error.translated(current_locale()), translated)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_error: CSRFError) -> Any:
+        return _error_response(
+            400, gettext("The form has expired. Please go back, reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        messages = {
+            400: gettext("The request could not be understood."),
+            403: gettext("You are not allowed to see this page."),
+            404: gettext("The page you asked for does not exist."),
+            405: gettext("This address does not accept that kind of request."),
+            413: gettext("The upload is too large."),
+            429: gettext("Too many requests. Please wait a moment and try again."),
+        }
+        status = error.code or 500
+        return _error_response(status, messages.get(status, error.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s", request.path)
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_UNEXPECTED", True):
+            raise error
+        return _error_response(500, gettext("Something went wrong on our side. Please try again."))
+
+
+def _register_basics(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        return response
+
+    @app.get("/healthz")
+    @limiter.exempt
+    def healthz() -> Any:
+        db = database()
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            state = {"status": "ok", "database": {"status": "ok", "dialect": db.dialect}}
+            return jsonify(state)
+        except Exception as error:  # the point of a health check is to report, not to raise
+            log.warning("health check failed: %s", error)
+            return jsonify(
+                {"status": "error", "database": {"status": "error", "dialect": db.dialect}}
+            ), 503
+
+    @app.get("/lang/<code>")
+    def set_language(code: str) -> Any:
+        target = request.args.get("next") or url_for("citizen.home")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("citizen.home")
+        response = redirect(target)
+        if code in app.config["LOCALES"]:
+            response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax")
+        return response
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_locale": current_locale,
+            # The hotline's own name is configuration, in both languages.
+            "hotline_name": app.config["HOTLINE_NAME"]
+            if current_locale().startswith("zh")
+            else app.config["HOTLINE_NAME_EN"],
+            "hotline_phone": app.config["HOTLINE_PHONE"],
+        }

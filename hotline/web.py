@@ -1,0 +1,81 @@
+"""Flask glue shared by every blueprint: the request's database session, the locale, CSRF and
+rate limiting. Adapters use these; the domain never imports this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, Domain, get_locale
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from hotline import i18n
+from hotline.db import Database
+
+
+class _CatalogueDomain(Domain):
+    """Flask-Babel turns "zh_CN" into zh_Hans_CN, which gettext cannot find in the ``zh_CN``
+    catalogue folders; use the merged catalogues of :mod:`hotline.i18n`, which map it back."""
+
+    def get_translations(self) -> Any:
+        return i18n.translations_for(str(get_locale() or i18n.DEFAULT_LOCALE))
+
+
+csrf = CSRFProtect()
+babel = Babel()
+babel.domain_instance = _CatalogueDomain()  # a cached_property on Babel: set it once here
+limiter = Limiter(key_func=get_remote_address)
+LOCALE_COOKIE = "hotline_locale"
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["hotline_db"]
+
+
+def db_session() -> Session:
+    """The request's session. The request is the transaction owner: it commits after a
+    successful response and rolls back otherwise (see :func:`init_db_session`)."""
+    if "db_session" not in g:
+        g.db_session = database().session()
+    return g.db_session
+
+
+def init_db_session(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Any) -> Any:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            try:
+                if response.status_code < 400 or g.get("commit_on_error"):
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def select_locale() -> str:
+    supported = current_app.config["LOCALES"]
+    asked = request.args.get("lang") or request.cookies.get(LOCALE_COOKIE)
+    if asked in supported:
+        return str(asked)
+    return str(current_app.config["DEFAULT_LOCALE"])
+
+
+def current_locale() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/open311/")

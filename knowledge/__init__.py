@@ -1,0 +1,1 @@
+"""FAQ knowledge base: store, Chinese matching, gap log."""

@@ -1,0 +1,127 @@
+"""``flask --app app knowledge import|export|ask|eval``.
+
+Deliberately free of Flask imports (the domain may not import a web framework): the app object is
+handed in by :func:`hotline.cli.register_cli` and only its click group and extensions are used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hotline.errors import DomainError
+
+
+def _database(app: Any) -> Any:
+    return app.extensions["hotline_db"]
+
+
+def register_cli(app: Any) -> None:
+    @app.cli.group("knowledge")
+    def knowledge_group() -> None:
+        """The FAQ knowledge base: import, export, ask, evaluate."""
+
+    @knowledge_group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--replace", is_flag=True, help="Deactivate FAQs that are not in the file.")
+    def import_command(path: Path, replace: bool) -> None:
+        """Import FAQs from a CSV file (all rows or none)."""
+        from knowledge.csvio import import_faqs
+        from knowledge.search import warm_index
+        from tickets.access import SYSTEM
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise click.ClickException("the file is not UTF-8 text") from error
+        with _database(app).session() as session:
+            try:
+                report = import_faqs(session, text, actor=SYSTEM, replace=replace)
+            except DomainError as error:
+                session.rollback()
+                raise click.ClickException(error.translated("en")) from error
+            session.commit()
+            warm_index(session)
+        for line in report.lines():
+            click.echo(line)
+
+    @knowledge_group.command("export")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--all", "include_inactive", is_flag=True, help="Include inactive FAQs.")
+    def export_command(path: Path, include_inactive: bool) -> None:
+        """Export FAQs to a CSV file in the import format."""
+        from knowledge.csvio import export_faqs
+
+        with _database(app).session() as session:
+            text = export_faqs(session, include_inactive=include_inactive)
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"exported {text.count(chr(10)) - 1} FAQs to {path}")
+
+    @knowledge_group.command("ask")
+    @click.argument("question")
+    @click.option("--limit", default=5, show_default=True)
+    def ask_command(question: str, limit: int) -> None:
+        """Show how the matcher ranks a question (nothing is logged or counted)."""
+        from knowledge.search import decide, get_matcher, thresholds_for
+
+        with _database(app).session() as session:
+            matcher = get_matcher(session)
+            limits = thresholds_for(session)
+            matches = matcher.search(question, limit=limit)
+        decision = decide(matches, limits, limit)
+        verdict = (
+            "answered"
+            if decision.answered
+            else ("did you mean" if decision.suggestions else "no answer")
+        )
+        click.echo(
+            f"{verdict}  (high {limits.high:.2f}, low {limits.low:.2f}, margin {limits.margin:.2f})"
+        )
+        for rank, match in enumerate(matches, start=1):
+            click.echo(f"{rank}. {match.score:.3f}  #{match.entry.id} {match.entry.question}")
+        if not matches:
+            click.echo("(no candidate)")
+
+    @knowledge_group.command("eval")
+    @click.argument(
+        "path",
+        required=False,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    )
+    @click.option(
+        "--synthetic",
+        default=20_000,
+        show_default=True,
+        help="Size of the synthetic base (0: skip).",
+    )
+    @click.option(
+        "--tune",
+        is_flag=True,
+        help="Tune the shipped thresholds on dev instead of using the configured ones.",
+    )
+    def eval_command(path: Path | None, synthetic: int, tune: bool) -> None:
+        """Evaluate the matcher and two baselines on an evaluation CSV (default: the shipped one)
+        against the FAQs in the database."""
+        from knowledge.evaluation import SHIPPED_EVAL, load_cases, run_evaluation
+        from knowledge.search import load_entries, load_synonyms, thresholds_for
+
+        cases = load_cases(path or SHIPPED_EVAL)
+        with _database(app).session() as session:
+            entries = load_entries(session)
+            synonyms = load_synonyms(session)
+            limits = thresholds_for(session)
+        if not entries:
+            raise click.ClickException("the knowledge base is empty: run seed-demo or import")
+        try:
+            run_evaluation(
+                entries,
+                synonyms,
+                cases,
+                synthetic_total=synthetic,
+                shipped_thresholds=None if tune else limits,
+                echo=click.echo,
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error

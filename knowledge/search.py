@@ -1,0 +1,349 @@
+"""Answering a citizen's question: the in-memory index, the two thresholds, and the gap log.
+
+``search_faq`` is what every channel calls. Scores are floats from 0 to 1 (see
+:mod:`knowledge.matcher`). With the best score at or above ``high`` (and clearly ahead of the
+runner-up) the answer is given; between ``low`` and ``high`` the caller shows "您是不是想问" with
+the numbered suggestions; below ``low`` there is no answer and the caller offers a ticket or a
+human. Every question that was not answered outright goes to the gap log.
+
+The index is built once per process and database and kept in memory. Every change to the
+knowledge base writes a new random stamp to ``system_state['knowledge.version']`` in the same
+transaction; a search reads that one row and rebuilds only when the stamp differs from the one the
+index was built for, so a change made by another process (another app server, the CLI) is seen at
+the next search, and a search otherwise never rebuilds.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.db import StateEntry
+from hotline.errors import DomainError
+from hotline.i18n import N_
+from knowledge.matcher import Entry, Match, Matcher
+from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
+from knowledge.normalize import normalize
+
+VERSION_KEY = "knowledge.version"
+MAX_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Chosen by 5-fold cross-validation on the dev half of ``knowledge/data/eval.csv``
+    (``knowledge.evaluation.cross_validated_tune``; see docs/knowledge.md).
+
+    Override with ``HOTLINE_KNOWLEDGE_HIGH``, ``HOTLINE_KNOWLEDGE_LOW``,
+    ``HOTLINE_KNOWLEDGE_MARGIN`` and ``HOTLINE_KNOWLEDGE_AGREEMENT``, or per session with
+    ``session.info["knowledge.thresholds"]``.
+    """
+
+    high: float = 0.42
+    low: float = 0.15
+    # The answer is given only when the best is this far ahead of the runner-up; otherwise the
+    # two are close enough that a did-you-mean is safer than a possibly wrong answer.
+    margin: float = 0.04
+    # A second opinion: the answer is given only when the best FAQ also has the best single
+    # wording among the candidates (``agree_wording`` ≥ this); otherwise a did-you-mean. Below
+    # -1 the check is off.
+    agreement: float = -2.0
+
+    @classmethod
+    def from_environment(cls) -> Thresholds:
+        default = cls()
+        return cls(
+            high=float(os.environ.get("HOTLINE_KNOWLEDGE_HIGH", default.high)),
+            low=float(os.environ.get("HOTLINE_KNOWLEDGE_LOW", default.low)),
+            margin=float(os.environ.get("HOTLINE_KNOWLEDGE_MARGIN", default.margin)),
+            agreement=float(os.environ.get("HOTLINE_KNOWLEDGE_AGREEMENT", default.agreement)),
+        )
+
+
+class QueryError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    id: int
+    question: str
+    answer: str
+    category: str
+    department: str | None
+    department_code: str | None
+    score: float  # 0..1
+
+    @classmethod
+    def from_match(cls, match: Match) -> FaqHit:
+        e = match.entry
+        return cls(
+            e.id, e.question, e.answer, e.category, e.department, e.department_code, match.score
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "category": self.category,
+            "department": self.department,
+            "score": self.score,
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    answered: bool
+    best: FaqHit | None = None
+    suggestions: list[FaqHit] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "answered": self.answered,
+            "best": self.best.as_dict() if self.best else None,
+            "suggestions": [hit.as_dict() for hit in self.suggestions],
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    answered: bool
+    best: Match | None
+    suggestions: list[Match]
+
+
+def decide(matches: list[Match], thresholds: Thresholds, limit: int) -> Decision:
+    """Turn ranked matches into answer / did-you-mean / nothing (pure: the eval uses it too)."""
+    if not matches or matches[0].score < thresholds.low:
+        return Decision(False, None, [])
+    top = matches[0]
+    runner_up = matches[1].score if len(matches) > 1 else 0.0
+    if (
+        top.score >= thresholds.high
+        and top.score - runner_up >= thresholds.margin
+        and top.signals.get("agree_wording", 1.0) >= thresholds.agreement
+    ):
+        rest = [m for m in matches[1 : limit + 1] if m.score >= thresholds.low]
+        return Decision(True, top, rest)
+    return Decision(False, None, [m for m in matches[:limit] if m.score >= thresholds.low])
+
+
+# ---------------------------------------------------------------------------------------------
+# The in-memory index
+
+
+@dataclass(frozen=True)
+class _Cached:
+    version: str
+    matcher: Matcher
+
+
+_cache: dict[str, _Cached] = {}
+_build_lock = threading.Lock()
+
+
+def _cache_key(session: Session) -> str:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=True)
+
+
+def current_version(session: Session) -> str:
+    entry = session.get(StateEntry, VERSION_KEY)
+    return entry.value if entry is not None else ""
+
+
+def bump_version(session: Session) -> str:
+    """Mark the knowledge base changed (same transaction as the change). A random stamp, not a
+    counter: a rolled-back change must never share a stamp with a later committed one."""
+    stamp = uuid.uuid4().hex
+    entry = session.get(StateEntry, VERSION_KEY)
+    if entry is None:
+        session.add(StateEntry(key=VERSION_KEY, value=stamp, updated_at=clock.now()))
+    else:
+        entry.value, entry.updated_at = stamp, clock.now()
+    session.flush()
+    return stamp
+
+
+def load_entries(session: Session) -> list[Entry]:
+    faqs = session.scalars(select(Faq).where(Faq.active.is_(True)).order_by(Faq.id))
+    return [
+        Entry(
+            id=f.id,
+            question=f.question,
+            answer=f.answer,
+            category=f.category,
+            alternatives=tuple(f.alternatives or ()),
+            keywords=tuple(f.keywords or ()),
+            department=f.department.name if f.department else None,
+            department_code=f.department.code if f.department else None,
+        )
+        for f in faqs
+    ]
+
+
+def load_synonyms(session: Session) -> dict[str, str]:
+    return {s.term: s.canonical for s in session.scalars(select(Synonym))}
+
+
+def get_matcher(session: Session) -> Matcher:
+    """The process's index for this database, rebuilt only when the version stamp moved."""
+    key = _cache_key(session)
+    version = current_version(session)
+    cached = _cache.get(key)
+    if cached is not None and cached.version == version:
+        return cached.matcher
+    with _build_lock:
+        cached = _cache.get(key)
+        if cached is not None and cached.version == version:
+            return cached.matcher
+        matcher = Matcher(load_entries(session), load_synonyms(session))
+        _cache[key] = _Cached(version, matcher)
+        # The index and jieba's dictionary are hundreds of thousands of long-lived objects; a full
+        # collection walking them costs tens of milliseconds in the middle of some search. Frozen
+        # objects are skipped by the collector (reference counting still frees them).
+        gc.freeze()
+        return matcher
+
+
+def warm_index(session: Session) -> int:
+    """Build the index ahead of the first question (app start, after an import)."""
+    return len(get_matcher(session))
+
+
+def forget_indexes() -> None:
+    _cache.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Searching
+
+
+def thresholds_for(session: Session) -> Thresholds:
+    configured = session.info.get("knowledge.thresholds")
+    return configured if isinstance(configured, Thresholds) else Thresholds.from_environment()
+
+
+def clean_query(query: str | None) -> str:
+    text = (query or "").strip()
+    if not text:
+        raise QueryError(N_("Please type a question."))
+    if len(text) > QUERY_MAX:
+        raise QueryError(
+            N_("The question is too long (at most %(max)s characters)."), max=QUERY_MAX
+        )
+    return text
+
+
+def search_faq(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 3,
+    channel: str = "web",
+    log_gap: bool = True,
+    thresholds: Thresholds | None = None,
+) -> SearchResult:
+    """Answer a question from the knowledge base. Raises :class:`QueryError` for an empty or
+    over-long question. Counts the answer's hit, or logs the question as a knowledge gap."""
+    text = clean_query(query)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    limits = thresholds or thresholds_for(session)
+    matcher = get_matcher(session)
+    matches = matcher.search(text, limit=limit + 1)
+    decision = decide(matches, limits, limit)
+    result = SearchResult(
+        query=text,
+        answered=decision.answered,
+        best=FaqHit.from_match(decision.best) if decision.best else None,
+        suggestions=[FaqHit.from_match(m) for m in decision.suggestions],
+    )
+    if decision.best is not None:
+        _count_hit(session, decision.best.entry.id)
+    elif log_gap:
+        top = matches[0] if matches else None
+        record_gap(
+            session,
+            text,
+            channel=channel,
+            suggested=bool(decision.suggestions),
+            best_faq_id=top.entry.id if top else None,
+            best_score=top.score if top else None,
+        )
+    if not decision.answered and decision.suggestions:
+        ids = [m.entry.id for m in decision.suggestions]
+        session.execute(
+            update(Faq).where(Faq.id.in_(ids)).values(suggest_count=Faq.suggest_count + 1)
+        )
+    return result
+
+
+def _count_hit(session: Session, faq_id: int) -> None:
+    # One atomic UPDATE: concurrent searches never lose a count, and no row is loaded.
+    session.execute(
+        update(Faq)
+        .where(Faq.id == faq_id)
+        .values(hit_count=Faq.hit_count + 1, last_hit_at=clock.now())
+    )
+
+
+def record_gap(
+    session: Session,
+    text: str,
+    *,
+    channel: str,
+    suggested: bool,
+    best_faq_id: int | None = None,
+    best_score: float | None = None,
+) -> KnowledgeGap | None:
+    """Count an unanswered question by its normalised text (one row per distinct question)."""
+    normalized = normalize(text)[:QUERY_MAX]
+    if not normalized:
+        return None
+    now = clock.now()
+    gap = session.scalar(select(KnowledgeGap).where(KnowledgeGap.normalized == normalized))
+    if gap is None:
+        try:
+            with session.begin_nested():
+                gap = KnowledgeGap(
+                    normalized=normalized,
+                    sample=text[:QUERY_MAX],
+                    count=1,
+                    suggested_count=1 if suggested else 0,
+                    channels=[channel],
+                    best_faq_id=best_faq_id,
+                    best_score=best_score,
+                    status=GapStatus.OPEN,
+                    first_seen=now,
+                    last_seen=now,
+                )
+                session.add(gap)
+            return gap
+        except IntegrityError:  # another request logged the same question a moment ago
+            gap = session.scalar(select(KnowledgeGap).where(KnowledgeGap.normalized == normalized))
+            if gap is None:
+                return None
+    gap.count += 1
+    if suggested:
+        gap.suggested_count += 1
+    if channel not in (gap.channels or []):
+        gap.channels = [*(gap.channels or []), channel]
+    gap.best_faq_id, gap.best_score = best_faq_id, best_score
+    gap.last_seen = now
+    gap.status = GapStatus.OPEN  # asked again and still not answered: a gap again
+    session.flush()
+    return gap

@@ -1,0 +1,41 @@
+"""The starter knowledge base shipped with the product (``knowledge/data``): FAQs for a Chinese
+city hotline and the default synonym table. Safe to run twice: an existing FAQ (same question)
+or synonym is left as staff may have edited it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from knowledge.csvio import import_faqs
+from knowledge.evaluation import SHIPPED_FAQS, load_synonyms_file
+from knowledge.models import Faq, Synonym
+from knowledge.search import bump_version
+from tickets.access import SYSTEM
+
+
+def seed_synonyms(session: Session) -> int:
+    from hotline import clock
+
+    known = set(session.scalars(select(Synonym.term)))
+    added = 0
+    for term, canonical in load_synonyms_file().items():
+        if term and canonical and term not in known:
+            session.add(Synonym(term=term, canonical=canonical, created_at=clock.now()))
+            known.add(term)
+            added += 1
+    if added:
+        session.flush()
+        bump_version(session)
+    return added
+
+
+def seed_starter_knowledge(session: Session) -> list[str]:
+    synonyms = seed_synonyms(session)
+    existing = session.scalar(select(func.count(Faq.id))) or 0
+    if existing:
+        return [f"knowledge: {existing} FAQs already present; {synonyms} synonyms added"]
+    report = import_faqs(session, SHIPPED_FAQS.read_text(encoding="utf-8"), actor=SYSTEM)
+    lines = [f"knowledge: {report.created} starter FAQs, {synonyms} synonyms"]
+    lines += [f"knowledge: {line}" for line in report.lines()[1:]]
+    return lines

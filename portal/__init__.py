@@ -1,0 +1,1 @@
+"""The web adapter: citizen pages, the staff console and the JSON API (one Blueprint each)."""

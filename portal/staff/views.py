@@ -1,0 +1,10 @@
+"""Staff console: the screens. Each module registers its routes on the blueprint and its
+navigation entries; importing them here attaches them."""
+
+from portal.staff import (  # noqa: F401
+    admin,
+    helpers,
+    knowledge_admin,
+    quality_views,
+    tickets_views,
+)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from knowledge.models import Faq
+
+
+def test_search_shape(client: FlaskClient, faqs: dict[str, Faq]) -> None:
+    response = client.get("/api/v1/faq/search", query_string={"q": "驾照过期了怎么换新的"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["query"] == "驾照过期了怎么换新的"
+    assert body["answered"] is True
+    assert body["best"]["id"] == faqs["licence"].id
+    assert set(body["best"]) == {"id", "question", "answer", "category", "department", "score"}
+    assert isinstance(body["suggestions"], list)
+
+
+def test_no_answer_shape(client: FlaskClient, faqs: dict[str, Faq]) -> None:
+    body = client.get("/api/v1/faq/search?q=给我讲个笑话").get_json()
+    assert body["answered"] is False and body["best"] is None
+
+
+def test_limit_is_clamped(client: FlaskClient, faqs: dict[str, Faq]) -> None:
+    for limit in ("0", "99", "abc"):
+        response = client.get("/api/v1/faq/search", query_string={"q": "护照", "limit": limit})
+        assert response.status_code == 200
+        assert len(response.get_json()["suggestions"]) <= 10
+
+
+def test_empty_and_long_queries_are_400_json(client: FlaskClient, db: Session) -> None:
+    for query in ({}, {"q": ""}, {"q": "  "}, {"q": "问" * 501}):
+        response = client.get("/api/v1/faq/search", query_string=query)
+        assert response.status_code == 400
+        assert response.is_json and response.get_json()["error"]
+
+
+def test_search_is_rate_limited(test_config: dict, faqs: dict[str, Faq]) -> None:
+    from hotline.factory import create_app
+
+    app = create_app({**test_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SEARCH": "2 per minute"})
+    client = app.test_client()
+    codes = [client.get("/api/v1/faq/search?q=护照").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    app.extensions["hotline_db"].dispose()

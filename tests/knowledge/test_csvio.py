@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from knowledge.csvio import CsvImportError, export_faqs, import_faqs, parse_csv
+from knowledge.evaluation import SHIPPED_EVAL, SHIPPED_FAQS, load_cases
+from knowledge.models import Faq
+from knowledge.normalize import normalize
+from knowledge.seed import seed_starter_knowledge
+from tickets.access import SYSTEM
+from tickets.models import Department
+
+HEADER = "question,alternatives,answer,category,department,keywords\n"
+
+
+def test_import_matches_departments_and_warns_about_unknown_ones(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    text = HEADER + (
+        "护照怎么办？,办护照|护照申请,带身份证去出入境大厅。,出入境证件,市公安局出入境管理支队,护照|出国\n"
+        '社保怎么查？,社保查询,登录掌上12333。,社会保险,人社局,"社保，查询,缴费"\n'
+        "犬只怎么登记？,狗证,到派出所办理。,其他,宠物管理局,狗证\n"
+        "路灯坏了？,路灯不亮,拨打12345。,市容环卫与违法建设,,路灯\n"
+    )
+    report = import_faqs(db, text, actor=SYSTEM)
+    assert report.created == 4
+    assert [line for line, _ in report.unknown_departments] == [4, 5]
+    assert any("宠物管理局" in line for line in report.lines())
+    faqs = {f.question: f for f in db.scalars(select(Faq))}
+    assert faqs["护照怎么办？"].department_id == departments["churujing"].id
+    assert faqs["社保怎么查？"].department_id == departments["rensha"].id  # short name
+    assert faqs["社保怎么查？"].keywords == ["社保", "查询", "缴费"]
+    assert faqs["护照怎么办？"].alternatives == ["办护照", "护照申请"]
+    assert faqs["犬只怎么登记？"].department_id is None
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("护照怎么办？,,带身份证。,出入境证件,,\n问题,,,分类,,\n", 3),  # no answer
+        (",,答案,分类,,\n", 2),  # no question
+        ("护照怎么办？,,答案\n", 2),  # missing columns
+        ("护照怎么办？,,答案,分类,,\n护照怎么办？,,另一个答案,分类,,\n", 3),  # repeated
+        ("护照怎么办？,,答案,,,\n", 2),  # no category
+    ],
+)
+def test_a_bad_row_names_its_line_and_imports_nothing(
+    db: Session, departments: dict[str, Department], body: str, line: int
+) -> None:
+    with pytest.raises(CsvImportError) as caught:
+        import_faqs(db, HEADER + "好问题,,好答案,其他,,\n" + body, actor=SYSTEM)
+    assert caught.value.line == line + 1
+    assert str(line + 1) in str(caught.value)
+    assert db.scalar(select(func.count(Faq.id))) == 0
+
+
+def test_wrong_header_is_refused() -> None:
+    with pytest.raises(CsvImportError) as caught:
+        parse_csv("question,answer\n护照,带身份证\n")
+    assert caught.value.line == 1
+    with pytest.raises(CsvImportError):
+        parse_csv("")
+
+
+def test_replace_deactivates_missing_faqs_and_export_round_trips(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    import_faqs(db, HEADER + "甲？,,答甲,其他,,\n乙？,,答乙,其他,市民政局,\n", actor=SYSTEM)
+    report = import_faqs(db, HEADER + "乙？,乙乙,答乙新,其他,民政,\n", actor=SYSTEM, replace=True)
+    assert (report.created, report.updated, report.deactivated) == (0, 1, 1)
+    exported = export_faqs(db)
+    assert exported == HEADER + "乙？,乙乙,答乙新,其他,市民政局,\n"
+    assert parse_csv(exported)[0].answer == "答乙新"
+
+
+def test_starter_knowledge_is_rich_and_safe_to_seed_twice(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    rows = parse_csv(SHIPPED_FAQS.read_text(encoding="utf-8"))
+    assert len(rows) >= 150
+    assert all(len(r.alternatives) >= 2 and r.keywords for r in rows)
+    first = seed_starter_knowledge(db)
+    db.commit()
+    second = seed_starter_knowledge(db)
+    assert db.scalar(select(func.count(Faq.id))) == len(rows)
+    assert "already present" in second[0] and first != second
+    assert db.scalar(select(func.count(Faq.id)).where(Faq.department_id.is_(None))) == 0
+
+
+def test_evaluation_set_is_honest() -> None:
+    rows = parse_csv(SHIPPED_FAQS.read_text(encoding="utf-8"))
+    wordings = {r.question: [r.question, *r.alternatives] for r in rows}
+    cases = load_cases(SHIPPED_EVAL)
+    in_scope = [c for c in cases if c.expected]
+    assert len(in_scope) >= 300 and len(cases) - len(in_scope) >= 50
+    from rapidfuzz.distance import Levenshtein
+
+    for case in in_scope:
+        assert case.expected in wordings, case.expected
+        for wording in wordings[case.expected]:
+            # Not a copy of the FAQ's wording with a character or two changed.
+            assert Levenshtein.distance(normalize(case.question), normalize(wording)) > 2

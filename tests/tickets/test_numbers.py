@@ -1,0 +1,97 @@
+"""Ticket numbers: readable, sequential per day, unique under concurrent submission."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from hotline import clock
+from tests.conftest import at
+from tickets import workflow
+from tickets.access import CitizenActor
+from tickets.models import Ticket
+from tickets.numbers import QUERY_CODE_ALPHABET, new_query_code
+
+
+def _submit(session) -> Ticket:
+    draft = workflow.TicketDraft(kind="complaint", description="噪音扰民", phone="13800138000")
+    return workflow.submit_ticket(session, draft, actor=CitizenActor(None, "web"), channel="web")
+
+
+def test_numbers_follow_the_local_date(db, departments) -> None:
+    with clock.frozen(at(2026, 11, 23, 23)):  # 23:00 in Shanghai is 15:00 UTC the same day
+        first = _submit(db)
+        second = _submit(db)
+    with clock.frozen(at(2026, 11, 24, 0)):  # past local midnight: a new day, a new sequence
+        third = _submit(db)
+    assert (first.number, second.number, third.number) == (
+        "261123000001",
+        "261123000002",
+        "261124000001",
+    )
+
+
+def test_query_codes_are_random_and_readable() -> None:
+    codes = {new_query_code() for _ in range(2000)}
+    assert len(codes) > 1990
+    assert all(len(c) == 6 and set(c) <= set(QUERY_CODE_ALPHABET) for c in codes)
+    assert not any(ch in QUERY_CODE_ALPHABET for ch in "0O1I")
+
+
+def test_concurrent_submissions_get_unique_numbers(app, departments, dialect) -> None:
+    """Several threads, each with its own connection and transaction, submit at once."""
+    if dialect != "postgresql":
+        pytest.skip("the concurrency test needs PostgreSQL (SQLite serialises writers by design)")
+    database = app.extensions["hotline_db"]
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            for _ in range(25):
+                with database.session() as session:
+                    _submit(session)
+                    session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with database.session() as session:
+        numbers = session.scalars(select(Ticket.number)).all()
+    assert len(numbers) == 200 == len(set(numbers))
+    sequences = sorted(int(n[6:]) for n in numbers)
+    assert sequences == list(range(1, 201))
+
+
+def test_concurrent_submissions_on_sqlite_are_serialised(app, departments, dialect) -> None:
+    if dialect != "sqlite":
+        pytest.skip("the SQLite variant")
+    database = app.extensions["hotline_db"]
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(10):
+                with database.session() as session:
+                    _submit(session)
+                    session.commit()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with database.session() as session:
+        numbers = session.scalars(select(Ticket.number)).all()
+    assert len(numbers) == 40 == len(set(numbers))

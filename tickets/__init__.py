@@ -1,0 +1,1 @@
+"""Ticket domain: workflow, deadlines, supervision, access rules."""

@@ -1,0 +1,388 @@
+"""Ticket domain models: departments, staff, citizens and their channel identities, tickets,
+their append-only events, attachments, callback surveys and working-day overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.db import Base, JSONType
+from hotline.i18n import N_
+
+
+class Kind(StrEnum):
+    CONSULTATION = "consultation"
+    COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
+    PRAISE = "praise"
+    REPORT = "report"
+
+
+KIND_LABELS = {
+    Kind.CONSULTATION: N_("Consultation"),
+    Kind.COMPLAINT: N_("Complaint"),
+    Kind.SUGGESTION: N_("Suggestion"),
+    Kind.PRAISE: N_("Praise"),
+    Kind.REPORT: N_("Report"),
+}
+
+
+class Stage(StrEnum):
+    SUBMITTED = "submitted"
+    DEPT_REVIEW = "dept_review"
+    HANDLING = "handling"
+    RE_REVIEW = "re_review"
+    CALLBACK = "callback"
+    CLOSED = "closed"
+
+
+STAGE_LABELS = {
+    Stage.SUBMITTED: N_("Awaiting operator review"),
+    Stage.DEPT_REVIEW: N_("Department review"),
+    Stage.HANDLING: N_("Being handled"),
+    Stage.RE_REVIEW: N_("Awaiting re-review"),
+    Stage.CALLBACK: N_("Awaiting callback"),
+    Stage.CLOSED: N_("Closed"),
+}
+
+OPEN_STAGES = (Stage.SUBMITTED, Stage.DEPT_REVIEW, Stage.HANDLING, Stage.RE_REVIEW, Stage.CALLBACK)
+
+
+class Supervision(StrEnum):
+    NORMAL = "normal"
+    WARNING = "warning"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+SUPERVISION_LABELS = {
+    Supervision.NORMAL: N_("Normal"),
+    Supervision.WARNING: N_("Warning"),
+    Supervision.YELLOW: N_("Yellow card"),
+    Supervision.RED: N_("Red card"),
+}
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    REVIEWER = "reviewer"
+    DEPARTMENT = "department"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.OPERATOR: N_("Operator"),
+    Role.REVIEWER: N_("Reviewer"),
+    Role.DEPARTMENT: N_("Department staff"),
+    Role.SUPERVISOR: N_("Supervisor"),
+    Role.ADMIN: N_("Administrator"),
+}
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    WECHAT = "wechat"
+    TELEGRAM = "telegram"
+    PHONE = "phone"
+
+
+class CloseReason(StrEnum):
+    DIRECT = "direct"  # 直接办结 by the operator
+    REJECTED = "rejected"
+    MERGED = "merged"
+    SURVEYED = "surveyed"  # callback answered
+    NO_RESPONSE = "no_response"  # survey unanswered after 3 working days
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY = "basically_satisfied"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+SATISFACTION_LABELS = {
+    Satisfaction.SATISFIED: N_("Satisfied"),
+    Satisfaction.BASICALLY: N_("Basically satisfied"),
+    Satisfaction.UNSATISFIED: N_("Unsatisfied"),
+}
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    is_district: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_specialist: Mapped[bool] = mapped_column(Boolean, default=False)  # 专席, e.g. 人社
+    hotline_phone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class Category(Base):
+    """What a request is about; each suggests the department that usually handles it."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department | None] = relationship()
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('operator','reviewer','department','supervisor','admin')", name="role"
+        ),
+        CheckConstraint("role <> 'department' OR department_id IS NOT NULL", name="dept_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime]
+
+    department: Mapped[Department | None] = relationship()
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime]
+
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="citizen")
+
+
+class ChannelIdentity(Base):
+    """A citizen as one channel knows them: web session or phone, WeChat openid, Telegram chat."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime | None]
+
+    citizen: Mapped[Citizen] = relationship(back_populates="identities")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('consultation','complaint','suggestion','praise','report')", name="kind"
+        ),
+        CheckConstraint(
+            "stage IN ('submitted','dept_review','handling','re_review','callback','closed')",
+            name="stage",
+        ),
+        CheckConstraint(
+            "supervision IS NULL OR supervision IN ('normal','warning','yellow','red')",
+            name="supervision",
+        ),
+        UniqueConstraint("idempotency_key", name="uq_tickets_idempotency_key"),
+        # Queue screens: newest first per stage, per department by urgency, supervision sweeps.
+        Index("ix_tickets_stage_created", "stage", "created_at"),
+        Index("ix_tickets_department_stage", "department_id", "stage", "urgent", "due_date"),
+        Index("ix_tickets_due_date", "due_date"),
+        Index("ix_tickets_citizen", "citizen_id", "created_at"),
+        # Staff console (tickets/queries.py): stage queues urgent-first, the all-tickets search,
+        # the 不满意 list for supervisors, the weekly quality sample of closed tickets.
+        Index("ix_tickets_stage_urgent_created", "stage", "urgent", "created_at", "id"),
+        Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_needs_supervisor", "needs_supervisor", "created_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
+        # No index mentions `supervision`, and pages keep 15% free: the daily refresh then
+        # rewrites a ticket's status as a HOT update on PostgreSQL (no index maintenance), which
+        # made a million-ticket sweep several times faster. Queries for yellow/red tickets go
+        # through ix_tickets_due_date (status is a function of the due date).
+        {"postgresql_with": {"fillfactor": 85}},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    query_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(20))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.SUBMITTED.value)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    is_returned: Mapped[bool] = mapped_column(Boolean, default=False)  # 退回工单
+    dispatched_at: Mapped[dt.datetime | None]
+    # The local date the clocks started on: deadlines are recomputed from it when staff change
+    # the calendar (a holiday entered for a year the calendar package does not know yet).
+    dispatch_date: Mapped[dt.date | None] = mapped_column(Date)
+    total_days: Mapped[int | None] = mapped_column(Integer)
+    review_due: Mapped[dt.date | None] = mapped_column(Date)
+    handling_due: Mapped[dt.date | None] = mapped_column(Date)
+    # The deadline that matters now: review_due in dept_review, handling_due in handling, else NULL.
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    supervision: Mapped[str | None] = mapped_column(String(10))
+    supervision_notified: Mapped[str | None] = mapped_column(String(10))
+
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    satisfaction: Mapped[str | None] = mapped_column(String(30))
+    needs_supervisor: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    citizen: Mapped[Citizen | None] = relationship()
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket")
+
+    @property
+    def kind_enum(self) -> Kind:
+        return Kind(self.kind)
+
+    @property
+    def stage_enum(self) -> Stage:
+        return Stage(self.stage)
+
+
+class TicketEvent(Base):
+    """One transition or note in a ticket's life. Rows are only ever inserted."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(String(40))
+    actor_type: Mapped[str] = mapped_column(String(20))  # staff | citizen | system
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # shown on the citizen's timeline
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    department: Mapped[Department | None] = relationship()
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+
+
+class Survey(Base):
+    """A callback survey (回访): sent when the reviewer passes the reply, answered once."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_open", "answered_at", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[dt.datetime]
+    sent_date: Mapped[dt.date] = mapped_column(Date)  # local date, for working-day reminders
+    reminded_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    satisfaction: Mapped[str | None] = mapped_column(String(30))
+    comment: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(String(20))  # channel | phone | no_response
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    ticket: Mapped[Ticket] = relationship()
+
+
+class HolidayOverride(Base):
+    """A staff decision that a date is a working day or not (years the calendar package lacks)."""
+
+    __tablename__ = "holiday_overrides"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class TicketNumberCounter(Base):
+    """Per-day sequence behind readable ticket numbers; one row a day, incremented atomically."""
+
+    __tablename__ = "ticket_number_counters"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,227 @@
+"""Which messages a ticket event causes. Called by the workflow in the same transaction, so a
+message exists if and only if the change committed; the event id in the key makes one change
+produce one message.
+
+Also the supervision notices (红黄牌预警): a change of 监察状态 to yellow or red tells the
+department once (red also the supervisors), written set-based by :func:`notify_supervision_changes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from delivery.inbox import SUPERVISORS, department_recipient
+from delivery.models import OutboxMessage
+from delivery.outbox import enqueue_message
+from hotline import clock
+from hotline.db import JSONType, UTCDateTime
+from tickets.citizens import channel_recipient
+from tickets.models import Channel, Department, Satisfaction, Ticket, TicketEvent
+
+# event action → citizen message template
+CITIZEN_TEMPLATES = {
+    "submit": "ticket_received",
+    "dispatch": "ticket_dispatched",
+    "transfer": "ticket_dispatched",
+    "pass_review": "ticket_answered",  # the reviewed reply and the callback survey (回访)
+    "resolve_directly": "ticket_closed",
+    "reject": "ticket_closed",
+    "merge": "ticket_closed",
+    "answer_survey": "ticket_closed",
+    "record_callback": "ticket_closed",
+    "close_no_response": "ticket_closed",
+}
+
+# event action → department message template
+DEPARTMENT_TEMPLATES = {
+    "dispatch": "department_ticket_assigned",
+    "transfer": "department_ticket_assigned",
+    "return_to_department": "department_ticket_returned",
+    "mark_urgent": "department_ticket_urgent",
+}
+
+SURVEY_ACTIONS = ("answer_survey", "record_callback")
+
+
+def citizen_address(session: Session, ticket: Ticket) -> tuple[str, str] | None:
+    """(channel, recipient) to reach the citizen on the channel the ticket came from."""
+    if ticket.channel in (Channel.WECHAT, Channel.TELEGRAM):
+        recipient = channel_recipient(session, ticket.citizen_id, ticket.channel)
+        return (ticket.channel, recipient) if recipient else None
+    if ticket.channel == Channel.WEB:
+        # The web inbox is the ticket's own page (track page and web chat show it).
+        return ("web", ticket.number)
+    if ticket.contact_phone:
+        return ("sms", ticket.contact_phone)
+    return None
+
+
+def ticket_params(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """What a message about a ticket may show, frozen at the moment of the change."""
+    params: dict[str, Any] = {
+        "number": ticket.number,
+        "query_code": ticket.query_code,
+        "title": ticket.title,
+        "kind": ticket.kind,
+        "stage": ticket.stage,
+        "department": ticket.department.name if ticket.department else None,
+        "review_due": ticket.review_due.isoformat() if ticket.review_due else None,
+        "due": ticket.handling_due.isoformat() if ticket.handling_due else None,
+        "close_reason": ticket.close_reason,
+    }
+    params.update(extra)
+    return params
+
+
+def _params(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    data = event.data or {}
+    return ticket_params(
+        ticket,
+        reply=ticket.reply if event.action in ("pass_review", "resolve_directly") else None,
+        note=event.note if event.public else None,
+        event_id=event.id,
+        survey_id=data.get("survey_id"),
+    )
+
+
+def ticket_event(session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    template = CITIZEN_TEMPLATES.get(event.action)
+    if template:
+        address = citizen_address(session, ticket)
+        if address:
+            channel, recipient = address
+            enqueue_message(
+                session,
+                idempotency_key=f"ticket-event:{event.id}:citizen",
+                audience="citizen",
+                channel=channel,
+                recipient=recipient,
+                template=template,
+                params=_params(ticket, event),
+                ticket_id=ticket.id,
+            )
+    dept_template = DEPARTMENT_TEMPLATES.get(event.action)
+    if dept_template and ticket.department_id:
+        enqueue_message(
+            session,
+            idempotency_key=f"ticket-event:{event.id}:department",
+            audience="department",
+            channel="staff",
+            recipient=department_recipient(ticket.department_id),
+            template=dept_template,
+            params=_params(ticket, event),
+            ticket_id=ticket.id,
+        )
+    satisfaction = (event.data or {}).get("satisfaction")
+    if event.action in SURVEY_ACTIONS and satisfaction == Satisfaction.UNSATISFIED:
+        # (choice) 不满意 flags the ticket; the supervisors hear of it in their inbox.
+        enqueue_message(
+            session,
+            idempotency_key=f"ticket-event:{event.id}:supervisors",
+            audience="supervisor",
+            channel="staff",
+            recipient=SUPERVISORS,
+            template="supervisor_unsatisfied",
+            params=_params(ticket, event),
+            ticket_id=ticket.id,
+        )
+
+
+# -- supervision notices (set-based) -------------------------------------------------------------
+
+
+def _supervision_key(suffix: str) -> Any:
+    # One key per (ticket, status, due date): a status reached again for the same deadline is not
+    # announced twice, while a new deadline (re-dispatch, return) starts afresh.
+    return (
+        literal("supervision:")
+        + cast(Ticket.id, String)
+        + literal(":")
+        + Ticket.supervision
+        + literal(":")
+        + cast(Ticket.due_date, String)
+        + literal(suffix)
+    )
+
+
+def notify_supervision_changes(session: Session) -> int:
+    """Queue one message per ticket whose 监察状态 became yellow or red since it was last
+    announced: to its department, and for red also to the supervisors. Two INSERT … SELECT and one
+    UPDATE, whatever the number of tickets; returns the number of tickets announced."""
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    json_object = func.jsonb_build_object if dialect == "postgresql" else func.json_object
+    now = literal(clock.now(), UTCDateTime())
+    unannounced = and_(
+        Ticket.supervision.in_(("yellow", "red")),
+        Ticket.supervision_notified.is_distinct_from(Ticket.supervision),
+        Ticket.department_id.is_not(None),
+        Ticket.due_date.is_not(None),
+    )
+    params = json_object(
+        "number", Ticket.number,
+        "title", Ticket.title,
+        "kind", Ticket.kind,
+        "stage", Ticket.stage,
+        "department", Department.name,
+        "due", cast(Ticket.due_date, String),
+        "supervision", Ticket.supervision,
+    )  # fmt: skip
+    template = case((Ticket.supervision == "red", "supervision_red"), else_="supervision_yellow")
+    columns = [
+        "idempotency_key",
+        "audience",
+        "channel",
+        "recipient",
+        "template",
+        "params",
+        "locale",
+        "ticket_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    audiences = (
+        ("", "department", literal("department:") + cast(Ticket.department_id, String), True),
+        (":supervisors", "supervisor", literal(SUPERVISORS), False),
+    )
+    for suffix, audience, recipient, everyone in audiences:
+        source = (
+            select(
+                _supervision_key(suffix),
+                literal(audience),
+                literal("staff"),
+                recipient,
+                template if everyone else literal("supervision_red"),
+                type_coerce(params, JSONType()),
+                literal("zh_CN"),
+                Ticket.id,
+                literal("pending"),
+                literal(0),
+                now,
+                now,
+            )
+            .select_from(Ticket)
+            .join(Department, Department.id == Ticket.department_id)
+            .where(unannounced if everyone else and_(unannounced, Ticket.supervision == "red"))
+        )
+        statement = (
+            insert_for(OutboxMessage)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        session.execute(statement)
+    announced = exists().where(OutboxMessage.idempotency_key == _supervision_key(""))
+    result = session.execute(
+        update(Ticket)
+        .where(unannounced, announced)
+        .values(supervision_notified=Ticket.supervision),
+        execution_options={"synchronize_session": False},
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""WeChat official account adapter (wechatpy): webhook, message parsing, replies."""
