@@ -27,12 +27,22 @@ A search runs in two stages so that it stays fast on a large base:
    FAQ's wordings and keywords (only generic words such as 怎么/办理, or answer text) has its score
    cut (× ``Weights.guard``): that is the out-of-scope guard.
 
+3. **A second model and calibration**: a multinomial naive-Bayes model over the same features
+   (one class per FAQ, trained on its wordings, keywords and, weighted down, its answer) gives each
+   shortlisted FAQ a posterior over the shortlist: it learns which features tell an FAQ's many
+   wordings apart from its neighbours', where the lexical score only measures overlap. A small
+   logistic model (:class:`Calibration`, fitted on held-out wordings by
+   :func:`knowledge.evaluation.fit_calibration`) combines the lexical score, the posterior and
+   how far each leads the best other candidate into the probability that the candidate is the
+   FAQ asked about. That probability is the score, and the ranking.
+
 Scores are floats from 0 to 1. The thresholds that turn a score into answer / did-you-mean / no
 answer live in :mod:`knowledge.search`.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 import logging
 import math
@@ -93,15 +103,58 @@ class Weights:
     fuzzy: float = 0.25  # rapidfuzz normalised Indel similarity to the best wording
     keywords: float = 0.25  # the FAQ's keywords found in the query
     unknown: float = 1.0  # how much a query feature no FAQ has counts in the denominators
-    guard: float = 0.4
-    unigram: float = 0.4  # a single character says less than a bigram or word with the same IDF  # score factor when no informative term is shared
+    guard: float = 0.4  # score factor when no informative term is shared
+    unigram: float = 0.4  # a single character says less than a bigram or word with the same IDF
     informative_df: float = 0.08  # a term held by at most this share of FAQs is informative
+    bayes_smoothing: float = 0.1  # additive (Lidstone) smoothing of the naive-Bayes counts
+    bayes_answer: float = 0.3  # how much an answer's feature counts next to a wording's
+    bayes_temperature: float = 10.0  # softens the naive-Bayes posterior over the shortlist
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic model: P(this candidate is the FAQ asked about) from its signals.
+
+    The naive-Bayes posterior is taken over the shortlist plus a background class (every FAQ
+    pooled), so a candidate scores well only when it explains the question better than the
+    knowledge base in general does, also when it is the only candidate.
+
+    Fitted by ``knowledge.evaluation.fit_calibration`` on the shipped FAQs' own wordings, each
+    held out in turn (5 folds), plus out-of-scope questions; ``scripts/bench_knowledge.py --fit``
+    refits and prints these numbers. Signals: the lexical score, the naive-Bayes posterior over
+    the shortlist, how far each leads the best *other* candidate, whether an informative term is
+    shared, the keyword signal, and the naive-Bayes log-likelihood per query feature relative to
+    the best candidate (0 for the best, negative for the others)."""
+
+    bias: float = -2.212
+    lexical: float = 1.298
+    bayes: float = 1.721
+    lexical_lead: float = 2.213
+    bayes_lead: float = 0.075
+    informative: float = 0.563
+    keywords: float = 1.591
+    bayes_fit: float = 2.871
+
+    FEATURES = (
+        "lexical",
+        "bayes",
+        "lexical_lead",
+        "bayes_lead",
+        "informative",
+        "keywords",
+        "bayes_fit",
+    )
+
+    def probability(self, signals: Mapping[str, float]) -> float:
+        z = self.bias + sum(getattr(self, name) * signals[name] for name in self.FEATURES)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 @cache
 def _tokenizer() -> Any:
-    """A private jieba tokenizer, initialised quietly on first use (it takes about a second and
-    logs to stderr otherwise); private so that our added words never change anyone else's."""
+    """A private jieba tokenizer with jieba's own dictionary only, initialised quietly on first
+    use (it takes about a second and logs to stderr otherwise); private so that no word we add
+    changes anyone else's segmentation. Never modified: each matcher adds its words to a copy."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -110,15 +163,32 @@ def _tokenizer() -> Any:
     return tokenizer
 
 
-def words(text: str) -> list[str]:
-    return [w for w in _tokenizer().lcut(text, HMM=False) if len(w) >= 2]
+def _tokenizer_copy() -> Any:
+    """A copy of the base tokenizer that one matcher may add its keywords to (~20 ms): a
+    matcher's segmentation depends on its own knowledge base only, not on what other matchers
+    in the process were built from."""
+    import threading
+
+    base = _tokenizer()
+    tokenizer = copy.copy(base)
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.user_word_tag_tab = dict(base.user_word_tag_tab)
+    tokenizer.lock = threading.RLock()
+    return tokenizer
 
 
-def features(text: str) -> set[str]:
+def words(text: str, tokenizer: Any = None) -> list[str]:
+    return [w for w in (tokenizer or _tokenizer()).lcut(text, HMM=False) if len(w) >= 2]
+
+
+def features(text: str, tokenizer: Any = None) -> set[str]:
     grams = set(text)
     grams.update(text[i : i + 2] for i in range(len(text) - 1))
-    grams.update(WORD_PREFIX + w for w in words(text))
+    grams.update(WORD_PREFIX + w for w in words(text, tokenizer))
     return grams
+
+
+_Counts = dict[str, float]
 
 
 @dataclass
@@ -135,6 +205,8 @@ class _Prepared:
     fields: dict[str, float]  # feature → field weight (the best field holding it)
     strong: frozenset[str]  # features of the wordings and keywords
     keywords: tuple[str, ...]
+    bayes: dict[str, float]  # feature → log((count + α) / α), the naive-Bayes boost over unseen
+    bayes_unseen: float  # log(α / (total + α·V)): an unseen feature's log-probability
 
 
 @dataclass
@@ -153,10 +225,12 @@ class Matcher:
         synonyms: Mapping[str, str] | None = None,
         *,
         weights: Weights | None = None,
+        calibration: Calibration | None = None,
         candidates: int = SCORED,
         posting_budget: int = POSTING_BUDGET,
     ) -> None:
         self.weights = weights or Weights()
+        self.calibration = calibration or Calibration()
         self.candidates = candidates
         self.posting_budget = posting_budget
         self.synonyms: dict[str, str] = {}
@@ -169,7 +243,7 @@ class Matcher:
                 self.synonyms[term_n] = canonical_n
         terms = sorted(self.synonyms, key=len, reverse=True)
         self._synonym_re = re.compile("|".join(map(re.escape, terms))) if terms else None
-        tokenizer = _tokenizer()
+        self._tokenizer = tokenizer = _tokenizer_copy()
         self.entries = list(entries)
         for entry in self.entries:
             for word in entry.keywords:
@@ -180,7 +254,8 @@ class Matcher:
             if len(word) >= 2:
                 tokenizer.add_word(word, freq=20000)
 
-        built: list[tuple[Entry, list[str], list[set[str]], tuple[str, ...], dict[str, float]]] = []
+        # entry, wordings, their features, keywords, field weights, naive-Bayes counts
+        built: list[tuple[Entry, list[str], list[set[str]], tuple[str, ...], _Counts, _Counts]] = []
         document_frequency: dict[str, int] = {}
         for entry in self.entries:
             texts = [self.prepare(t) for t in (entry.question, *entry.alternatives)]
@@ -190,19 +265,18 @@ class Matcher:
                 for k in dict.fromkeys(self.prepare(k, fillers=False) for k in entry.keywords)
                 if k
             )
-            feats = [features(t) for t in texts]
+            feats = [self.features(t) for t in texts]
             fields: dict[str, float] = {}
-            for text, weight in (
-                (self.prepare(entry.answer, fillers=False), FIELD_ANSWER),
-                (
-                    self.prepare(f"{entry.category} {entry.department or ''}", fillers=False),
-                    FIELD_META,
-                ),
+            answer_feats = self.features(self.prepare(entry.answer, fillers=False))
+            meta = self.prepare(f"{entry.category} {entry.department or ''}", fillers=False)
+            for feature_set, weight in (
+                (answer_feats, FIELD_ANSWER),
+                (self.features(meta), FIELD_META),
             ):
-                for feature in features(text):
+                for feature in feature_set:
                     fields[feature] = weight
             for keyword in keywords:
-                for feature in features(keyword):
+                for feature in self.features(keyword):
                     fields[feature] = FIELD_KEYWORD
                 fields[WORD_PREFIX + keyword] = FIELD_KEYWORD
             for wording_feats in feats:
@@ -210,7 +284,14 @@ class Matcher:
                     fields[feature] = FIELD_WORDING
             for feature in fields:
                 document_frequency[feature] = document_frequency.get(feature, 0) + 1
-            built.append((entry, texts, feats, keywords, fields))
+            # Naive-Bayes counts: every wording and keyword counts once, the answer less.
+            counts: dict[str, float] = {}
+            sources = [(f, 1.0) for f in feats] + [(self.features(k), 1.0) for k in keywords]
+            sources.append((answer_feats, self.weights.bayes_answer))
+            for feature_set, weight in sources:
+                for feature in feature_set:
+                    counts[feature] = counts.get(feature, 0.0) + weight
+            built.append((entry, texts, feats, keywords, fields, counts))
 
         total = max(len(built), 1)
         self._unseen_idf = math.log((total + 1) / 0.5)
@@ -226,17 +307,40 @@ class Matcher:
         # fields count only when the shortlist is scored).
         self._postings: dict[str, list[int]] = {}
         self._prepared: list[_Prepared] = []
-        for index, (entry, texts, feats, keywords, fields) in enumerate(built):
+        alpha = self.weights.bayes_smoothing
+        background: dict[str, float] = {}
+        for item in built:
+            for feature, n in item[5].items():
+                background[feature] = background.get(feature, 0.0) + n
+        self._bayes_vocabulary = frozenset(background)
+        vocabulary_size = len(background)
+        # The background class: all FAQs pooled. A candidate must explain the query better than
+        # "the hotline in general" does, so a lone candidate is not certain by default.
+        self._background = {f: math.log((n + alpha) / alpha) for f, n in background.items()}
+        # (max(…, 2α): an empty base, or an FAQ without text, still has a finite log-probability)
+        self._background_unseen = math.log(
+            alpha / max(sum(background.values()) + alpha * vocabulary_size, 2 * alpha)
+        )
+        for index, (entry, texts, feats, keywords, fields, counts) in enumerate(built):
             wordings = [
                 _Wording(t, frozenset(f), sum(self.idf[g] for g in f) or 1.0)
                 for t, f in zip(texts, feats, strict=True)
             ]
             strong = {g for g, w in fields.items() if w >= FIELD_KEYWORD}
-            self._prepared.append(_Prepared(entry, wordings, fields, frozenset(strong), keywords))
+            unseen = math.log(
+                alpha / max(sum(counts.values()) + alpha * vocabulary_size, 2 * alpha)
+            )
+            bayes = {f: math.log((n + alpha) / alpha) for f, n in counts.items()}
+            self._prepared.append(
+                _Prepared(entry, wordings, fields, frozenset(strong), keywords, bayes, unseen)
+            )
             for feature in strong:
                 self._postings.setdefault(feature, []).append(index)
         # Most selective first, so a bounded walk reads the most telling lists.
         self._posting_len = {f: len(p) for f, p in self._postings.items()}
+
+    def features(self, text: str) -> set[str]:
+        return features(text, self._tokenizer)
 
     def __len__(self) -> int:
         return len(self._prepared)
@@ -254,7 +358,7 @@ class Matcher:
             return []
         w = self.weights
         idf = self.idf
-        query_feats = features(text)
+        query_feats = self.features(text)
         unseen = self._unseen_idf * w.unknown
         weight = {g: idf.get(g, 0.0) for g in query_feats}
         known_weight = sum(weight.values())
@@ -318,6 +422,7 @@ class Matcher:
                     item.entry,
                     round(min(score, 1.0), 4),
                     {
+                        "lexical": score,  # uncapped: two strong candidates stay apart
                         "entry_coverage": entry_cover,
                         "query_coverage": best_signals[0],
                         "text_coverage": best_signals[1],
@@ -328,6 +433,7 @@ class Matcher:
                     },
                 )
             )
+        self._calibrate(shortlist, scored, query_feats)
         scored.sort(key=lambda m: (-m.score, m.entry.id))
         if scored:
             # A second opinion: is the fused score's best also the candidate with the best single
@@ -337,6 +443,36 @@ class Matcher:
                 (m.signals["wording"] for m in scored[1:]), default=0.0
             )
         return scored[:limit]
+
+    def _calibrate(
+        self, shortlist: list[tuple[int, float]], scored: list[Match], query_feats: set[str]
+    ) -> None:
+        """Replace each candidate's lexical score by the calibrated probability (the lexical
+        score stays in ``signals["lexical"]``)."""
+        known = [g for g in query_feats if g in self._bayes_vocabulary]
+        n = max(len(known), 1)
+        likelihood = []
+        for index, _vote in shortlist:
+            item = self._prepared[index]
+            bayes = item.bayes
+            likelihood.append(item.bayes_unseen * n + sum(bayes.get(g, 0.0) for g in known))
+        background = self._background
+        likelihood.append(self._background_unseen * n + sum(background.get(g, 0.0) for g in known))
+        top = max(likelihood)
+        temperature = self.weights.bayes_temperature
+        exp = [math.exp((value - top) / temperature) for value in likelihood]
+        total = sum(exp)
+        posterior = [e / total for e in exp]  # the last one is the background's
+        lexical = [m.signals["lexical"] for m in scored]
+        for i, match in enumerate(scored):
+            others_lexical = max((v for j, v in enumerate(lexical) if j != i), default=0.0)
+            others_bayes = max(v for j, v in enumerate(posterior) if j != i)
+            signals = match.signals
+            signals["bayes"] = posterior[i]
+            signals["lexical_lead"] = lexical[i] - others_lexical
+            signals["bayes_lead"] = posterior[i] - others_bayes
+            signals["bayes_fit"] = (likelihood[i] - top) / n
+            match.score = round(self.calibration.probability(signals), 4)
 
 
 def _feature_factor(feature: str, unigram: float) -> float:

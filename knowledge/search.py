@@ -45,19 +45,25 @@ class Thresholds:
     (``knowledge.evaluation.cross_validated_tune``; see docs/knowledge.md).
 
     Override with ``HOTLINE_KNOWLEDGE_HIGH``, ``HOTLINE_KNOWLEDGE_LOW``,
-    ``HOTLINE_KNOWLEDGE_MARGIN`` and ``HOTLINE_KNOWLEDGE_AGREEMENT``, or per session with
+    ``HOTLINE_KNOWLEDGE_MARGIN``, ``HOTLINE_KNOWLEDGE_AGREEMENT`` and
+    ``HOTLINE_KNOWLEDGE_FLOOR``, or per session with
     ``session.info["knowledge.thresholds"]``.
     """
 
-    high: float = 0.42
-    low: float = 0.15
+    high: float = 0.7
+    low: float = 0.48
     # The answer is given only when the best is this far ahead of the runner-up; otherwise the
     # two are close enough that a did-you-mean is safer than a possibly wrong answer.
-    margin: float = 0.04
+    margin: float = 0.38
     # A second opinion: the answer is given only when the best FAQ also has the best single
     # wording among the candidates (``agree_wording`` ≥ this); otherwise a did-you-mean. Below
     # -1 the check is off.
-    agreement: float = -2.0
+    agreement: float = 0.0
+    # The answer also needs this much lexical evidence (``signals["lexical"]``). The calibration
+    # is fitted on a full knowledge base; on a small or unusual one a lone candidate can look
+    # surer than its words are, and this floor keeps it a suggestion. Not tuned: it sits below
+    # every answered dev question's lexical score (the lowest is 0.32).
+    floor: float = 0.3
 
     @classmethod
     def from_environment(cls) -> Thresholds:
@@ -67,6 +73,7 @@ class Thresholds:
             low=float(os.environ.get("HOTLINE_KNOWLEDGE_LOW", default.low)),
             margin=float(os.environ.get("HOTLINE_KNOWLEDGE_MARGIN", default.margin)),
             agreement=float(os.environ.get("HOTLINE_KNOWLEDGE_AGREEMENT", default.agreement)),
+            floor=float(os.environ.get("HOTLINE_KNOWLEDGE_FLOOR", default.floor)),
         )
 
 
@@ -135,6 +142,7 @@ def decide(matches: list[Match], thresholds: Thresholds, limit: int) -> Decision
         top.score >= thresholds.high
         and top.score - runner_up >= thresholds.margin
         and top.signals.get("agree_wording", 1.0) >= thresholds.agreement
+        and top.signals.get("lexical", 1.0) >= thresholds.floor
     ):
         rest = [m for m in matches[1 : limit + 1] if m.score >= thresholds.low]
         return Decision(True, top, rest)

@@ -11,7 +11,7 @@ from knowledge.seed import seed_starter_knowledge
 from tests.browser.conftest import DESKTOP, SCREENSHOTS
 
 ASKED = "办理港澳通行证续签要带什么材料"  # between two starter FAQs: only "did you mean"
-UNKNOWN = "我想领养一只流浪狗去哪里"
+UNKNOWN = "流浪猫狗救助站在哪里"
 
 
 def _sign_in(new_page, live_server, username, dialogs):

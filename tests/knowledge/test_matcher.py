@@ -3,20 +3,28 @@ the shipped content's quality on the evaluation set (a regression guard, not the
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from knowledge.evaluation import (
-    ROUND1_FAQS,
     Case,
     DifflibBaseline,
     Ranked,
     ShippedMethod,
+    _solve,
+    calibration_examples,
     cross_validated_tune,
-    entries_from_csv,
+    fit_calibration,
+    held_out_wordings,
+    load_out_of_scope,
     load_shipped,
     measure,
     rank_all,
     synthetic_entries,
+    tuning_groups,
 )
-from knowledge.matcher import Entry, Match, Matcher
+from knowledge.matcher import Calibration, Entry, Match, Matcher
 from knowledge.search import Thresholds, decide
 
 ENTRIES = [
@@ -85,9 +93,10 @@ def test_shipped_content_beats_the_baselines_on_the_held_out_half() -> None:
     test_cases = [c for c in cases if c.split == "test"]
     shipped = measure(rank_all(ShippedMethod(entries, synonyms), test_cases, ids), Thresholds())
     difflib_ranked = rank_all(DifflibBaseline(entries), test_cases, ids)
-    # A regression guard well under the figures in docs/knowledge.md, not a tuning target.
-    assert shipped.correct >= 0.65
-    assert shipped.top3 >= 0.88
+    # A regression guard under the figures in docs/knowledge.md, not a tuning target.
+    assert shipped.correct >= 0.78
+    assert shipped.wrong <= 0.03
+    assert shipped.top3 >= 0.97
     assert shipped.oos_false <= 0.05
     assert shipped.top3 > measure(difflib_ranked, Thresholds()).top3
 
@@ -102,7 +111,7 @@ def test_the_top_match_says_whether_it_also_has_the_best_wording() -> None:
 def test_an_answer_needs_the_second_opinion_when_asked() -> None:
     entry = ENTRIES[0]
     doubtful = [Match(entry, 0.9, {"agree_wording": -0.05})]
-    assert decide(doubtful, Thresholds(high=0.5, low=0.2, margin=0.0), 3).answered
+    assert decide(doubtful, Thresholds(high=0.5, low=0.2, margin=0.0, agreement=-2.0), 3).answered
     strict = Thresholds(high=0.5, low=0.2, margin=0.0, agreement=0.0)
     decision = decide(doubtful, strict, 3)
     assert not decision.answered and [m.entry.id for m in decision.suggestions] == [1]
@@ -115,7 +124,7 @@ def _ranked(question: str, expected: int | None, top: int, score: float) -> Rank
     return Ranked(case, expected, [Match(ENTRIES[top - 1], score, {"agree_wording": 0.1})])
 
 
-def test_cross_validated_thresholds_keep_every_fold_free_of_wrong_answers() -> None:
+def test_cross_validated_thresholds_keep_wrong_and_out_of_scope_answers_out() -> None:
     right = [_ranked(f"问题{i}", 1, 1, 0.5 + i / 100) for i in range(30)]
     # One confident wrong answer at 0.6, and an out-of-scope question at 0.45.
     wrong = [_ranked("错的", 2, 1, 0.6), _ranked("无关", None, 3, 0.45)]
@@ -123,15 +132,75 @@ def test_cross_validated_thresholds_keep_every_fold_free_of_wrong_answers() -> N
     assert limits.high > 0.6
     assert worst["worst_wrong"] == 0.0
     assert measure(right + wrong, limits).wrong == 0.0
+    # With a looser budget one wrong answer in 31 is allowed, an out-of-scope answer never.
+    loose, _worst = cross_validated_tune([right + wrong], k=3, max_wrong=0.05)
+    assert 0.45 < loose.high <= 0.6
+    assert measure(right + wrong, loose).oos_false == 0.0
+
+
+def test_per_fold_tuning_is_stricter_than_pooled() -> None:
+    right = [_ranked(f"问题{i}", 1, 1, 0.5 + i / 100) for i in range(60)]
+    wrong = [_ranked("错的", 2, 1, 0.7)]
+    pooled, _ = cross_validated_tune([right + wrong], k=3, max_wrong=0.03)
+    per_fold, _ = cross_validated_tune([right + wrong], k=3, max_wrong=0.03, per_fold=True)
+    assert pooled.high <= 0.7 < per_fold.high
 
 
 def test_the_default_thresholds_are_the_cross_validated_ones() -> None:
     entries, synonyms, cases = load_shipped()
-    dev = [c for c in cases if c.split == "dev"]
-    round1 = entries_from_csv(ROUND1_FAQS.read_text(encoding="utf-8"))
-    groups = [
-        rank_all(ShippedMethod(e, synonyms), dev, {x.question: x.id for x in e})
-        for e in (entries, round1)
-    ]
-    limits, _worst = cross_validated_tune(groups)
+    limits, _worst = cross_validated_tune(tuning_groups(entries, synonyms, cases))
     assert limits == Thresholds()
+
+
+def test_the_score_is_a_probability_over_the_shortlist_and_the_background() -> None:
+    matcher = Matcher(ENTRIES)
+    matches = matcher.search("第一次办护照要带什么材料", 3)
+    assert matches[0].entry.id == 3
+    assert all(0.0 <= m.score <= 1.0 for m in matches)
+    # The naive-Bayes posterior shares its mass with the background class (the whole base).
+    assert sum(m.signals["bayes"] for m in matches) < 1.0
+    assert matches[0].signals["bayes_fit"] <= 0.0
+    assert all(m.signals["bayes_fit"] < 0.0 for m in matches[1:])
+    assert matches[0].signals["lexical_lead"] > 0 > matches[1].signals["lexical_lead"]
+
+
+def test_a_lone_weak_candidate_is_not_an_answer() -> None:
+    # A tiny base: "犬只登记" shares only 办理-like words with the passport FAQ. Alone in the
+    # shortlist it must not become a confident answer.
+    matcher = Matcher(ENTRIES)
+    matches = matcher.search("犬只登记在哪里办理", 3)
+    decision = decide(matches, Thresholds(), 3)
+    assert not decision.answered
+
+
+def test_held_out_wordings_cover_every_alternative_once() -> None:
+    entries, _synonyms, _cases = load_shipped()
+    held = [c for _fold, _trimmed, cases in held_out_wordings(entries, 5) for c in cases]
+    assert len(held) == sum(len(e.alternatives) for e in entries)
+    for _fold, trimmed, cases in held_out_wordings(entries[:5], 5):
+        remaining = {a for e in trimmed for a in e.alternatives}
+        assert not remaining & {c.question for c in cases}
+
+
+def test_solve_and_fit_calibration_on_a_known_problem() -> None:
+    assert _solve([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0]) == pytest.approx([0.8, 1.4])
+    # Labels drawn from a known rule: the right candidate has the higher lexical score.
+    rows = []
+    for i in range(400):
+        lexical = (i % 20) / 20
+        x = [lexical, 0.5, 0.0, 0.0, 1.0, 0.0, 0.0]
+        rows.append((x, 1.0 if (i * 7919) % 100 < lexical * 100 else 0.0, 1.0))
+    fitted = fit_calibration(rows)
+    assert fitted.lexical > 2.0
+    low = fitted.probability(dict(zip(Calibration.FEATURES, rows[0][0], strict=True)))
+    high = fitted.probability(dict(zip(Calibration.FEATURES, rows[19][0], strict=True)))
+    assert low < 0.3 < 0.7 < high
+
+
+def test_the_shipped_calibration_is_what_the_fit_gives() -> None:
+    entries, synonyms, _cases = load_shipped()
+    rows = calibration_examples(entries, synonyms, load_out_of_scope("fit"))
+    fitted = fit_calibration(rows)
+    for name in ("bias", *Calibration.FEATURES):
+        # Set iteration order varies between runs, so sums differ in the last bits.
+        assert math.isclose(getattr(fitted, name), getattr(Calibration(), name), abs_tol=0.02)

@@ -166,7 +166,7 @@ def starter(db, departments) -> dict[str, Faq]:
 
 
 ASKED = "办理港澳通行证续签要带什么材料"  # between two FAQs: only "did you mean"
-UNKNOWN = "我想领养一只流浪狗去哪里"
+UNKNOWN = "流浪猫狗救助站在哪里"
 
 
 def test_gap_log_lists_questions_and_attach_answers_at_once(
