@@ -31,6 +31,7 @@ from typing import Protocol
 
 from knowledge.csvio import parse_csv
 from knowledge.matcher import Calibration, Entry, Match, Matcher, words
+from knowledge.negatives import fold_of, load_out_of_scope, shipped_negatives
 from knowledge.normalize import normalize
 from knowledge.search import Thresholds, decide
 
@@ -41,9 +42,6 @@ SHIPPED_SYNONYMS = DATA / "synonyms.csv"
 # The starter FAQs as they were before the dev questions' failures added wordings to them: the
 # dev questions ranked against these stand in for questions nobody wrote wordings for.
 ROUND1_FAQS = DATA / "faqs_round1.csv"
-# Questions a city hotline does not answer (weather, jokes, shopping, homework, …), written for
-# fitting the matcher's calibration; independent of the evaluation set.
-SHIPPED_OUT_OF_SCOPE = DATA / "out_of_scope.csv"
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class ShippedMethod:
     name = "shipped"
 
     def __init__(self, entries: Sequence[Entry], synonyms: dict[str, str]) -> None:
-        self.matcher = Matcher(entries, synonyms)
+        self.matcher = Matcher(entries, synonyms, negatives=shipped_negatives())
 
     def search(self, query: str, limit: int = 3) -> list[Match]:
         return self.matcher.search(query, limit)
@@ -283,13 +281,6 @@ def tune(ranked: Sequence[Ranked]) -> Thresholds:
     return Thresholds(high=chosen.high, low=low, margin=chosen.margin)
 
 
-def fold_of(question: str, k: int) -> int:
-    """A question's fold: stable across runs and across the contents it is ranked against."""
-    import zlib
-
-    return zlib.crc32(question.encode("utf-8")) % k
-
-
 def cross_validated_tune(
     groups: Sequence[Sequence[Ranked]],
     *,
@@ -298,6 +289,7 @@ def cross_validated_tune(
     agreements: Sequence[float] = (-2.0, 0.0, 0.02, 0.05),
     per_fold: bool = False,
     max_out_of_scope: float = 0.02,
+    floors: Sequence[float] = (0.3, 0.35, 0.4, 0.45),
 ) -> tuple[Thresholds, dict[str, float]]:
     """Thresholds that hold on every one of ``k`` folds of the tuning questions.
 
@@ -305,15 +297,45 @@ def cross_validated_tune(
     and the FAQs as they were before the tuning questions' failures shaped them, which stands in
     for questions nobody anticipated). The folds split the questions; each fold
     is measured on each content separately (a content whose wordings fit the questions must not
-    hide the wrong answers of one whose wordings do not). A candidate (high, margin, agreement) is
+    hide the wrong answers of one whose wordings do not). A candidate (high, margin, agreement,
+    floor — the lexical evidence an answer needs besides its calibrated score) is
     admissible when for every content the wrong answers are at most ``max_wrong`` of the answered
     and the out-of-scope questions answered at most ``max_out_of_scope`` of them (with
     ``per_fold``: wrong answers in every fold of every content, which with folds of ~17
     questions means none at all, and no out-of-scope answer anywhere); among those, the most
     correct answers on average over the cells, ties to the stricter candidate. Returns the
     thresholds and the worst fold's figures."""
+    best: _Best | None = None
+    for floor in floors:
+        found = _tune_at_floor(groups, floor, k, max_wrong, max_out_of_scope, agreements, per_fold)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = found
+    if best is None:
+        return Thresholds(high=0.99, low=0.99, margin=0.2, agreement=0.0), {}
+    chosen = best[1]
+    pooled = [r for group in groups for r in group]
+    best_low: tuple[float, float] | None = None
+    for low in [x / 100 for x in range(5, int(chosen.high * 100) + 1)]:
+        m = measure(pooled, replace(chosen, low=low))
+        balanced = (m.fallback_ok + m.oos_nothing) / 2
+        if best_low is None or balanced > best_low[0]:
+            best_low = (balanced, low)
+    return replace(chosen, low=best_low[1] if best_low else chosen.high), best[2]
+
+
+_Best = tuple[tuple[float, float, float, float, float], Thresholds, dict[str, float]]
+
+
+def _tune_at_floor(
+    groups: Sequence[Sequence[Ranked]],
+    floor: float,
+    k: int,
+    max_wrong: float,
+    max_out_of_scope: float,
+    agreements: Sequence[float],
+    per_fold: bool,
+) -> _Best | None:
     cells = k * len(groups)  # one cell per (fold, content)
-    floor = Thresholds().floor  # fixed, not tuned (see Thresholds.floor)
     rows: list[tuple[int, float, float, float, int]] = []  # cell, score, gap, agree, kind
     for g, group in enumerate(groups):
         for r in group:
@@ -344,7 +366,7 @@ def cross_validated_tune(
             in_scope[fold] += 1
         else:
             out_of_scope[fold] += 1
-    best: tuple[tuple[float, float, float, float], Thresholds, dict[str, float]] | None = None
+    best: _Best | None = None
     for agreement in agreements:
         for margin in [x / 100 for x in range(0, 51, 2)]:
             for high in [x / 100 for x in range(20, 96)]:
@@ -371,28 +393,20 @@ def cross_validated_tune(
                     continue
                 rates = [c / max(n, 1) for c, n in zip(correct, in_scope, strict=True)]
                 mean_correct = sum(rates) / cells
-                key = (round(mean_correct, 6), agreement, margin, high)
+                key = (round(mean_correct, 6), floor, agreement, margin, high)
                 if best is None or key > best[0]:
                     best = (
                         key,
-                        Thresholds(high=high, low=high, margin=margin, agreement=agreement),
+                        Thresholds(
+                            high=high, low=high, margin=margin, agreement=agreement, floor=floor
+                        ),
                         {
                             "mean_correct": mean_correct,
                             "worst_correct": min(rates),
                             "worst_wrong": worst_wrong,
                         },
                     )
-    if best is None:
-        return Thresholds(high=0.99, low=0.99, margin=0.2, agreement=0.0), {}
-    chosen = best[1]
-    pooled = [r for group in groups for r in group]
-    best_low: tuple[float, float] | None = None
-    for low in [x / 100 for x in range(5, int(chosen.high * 100) + 1)]:
-        m = measure(pooled, replace(chosen, low=low))
-        balanced = (m.fallback_ok + m.oos_nothing) / 2
-        if best_low is None or balanced > best_low[0]:
-            best_low = (balanced, low)
-    return replace(chosen, low=best_low[1] if best_low else chosen.high), best[2]
+    return best
 
 
 def held_out_wordings(
@@ -412,15 +426,6 @@ def held_out_wordings(
                     keep.append(wording)
             trimmed.append(replace(entry, alternatives=tuple(keep)))
         yield fold, trimmed, held
-
-
-def load_out_of_scope(part: str, path: Path | str = SHIPPED_OUT_OF_SCOPE) -> list[str]:
-    """Half of the out-of-scope questions: ``"fit"`` for fitting the calibration, ``"tune"`` for
-    choosing the thresholds (questions the calibration never saw), split by a hash."""
-    wanted = {"fit": 0, "tune": 1}[part]
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        questions = [row["question"].strip() for row in csv.DictReader(handle)]
-    return [q for q in questions if q and fold_of(q, 2) == wanted]
 
 
 def tuning_groups(
@@ -452,7 +457,8 @@ def calibration_examples(
     do not hold the question."""
     rows: list[tuple[list[float], float, float]] = []
     for fold, trimmed, held in held_out_wordings(entries, k):
-        matcher = Matcher(trimmed, synonyms)
+        outside = [q for q in negatives if fold_of(q, k) != fold]
+        matcher = Matcher(trimmed, synonyms, negatives=outside)
         ids = {e.question: e.id for e in trimmed}
         questions = held + [
             Case(q, None, "out of scope") for q in negatives if fold_of(q, k) == fold

@@ -33,6 +33,7 @@ from hotline.errors import DomainError
 from hotline.i18n import N_
 from knowledge.matcher import Entry, Match, Matcher
 from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
+from knowledge.negatives import shipped_negatives
 from knowledge.normalize import normalize
 
 VERSION_KEY = "knowledge.version"
@@ -50,19 +51,18 @@ class Thresholds:
     ``session.info["knowledge.thresholds"]``.
     """
 
-    high: float = 0.7
-    low: float = 0.48
+    high: float = 0.67
+    low: float = 0.5
     # The answer is given only when the best is this far ahead of the runner-up; otherwise the
     # two are close enough that a did-you-mean is safer than a possibly wrong answer.
-    margin: float = 0.38
+    margin: float = 0.22
     # A second opinion: the answer is given only when the best FAQ also has the best single
     # wording among the candidates (``agree_wording`` ≥ this); otherwise a did-you-mean. Below
     # -1 the check is off.
-    agreement: float = 0.0
-    # The answer also needs this much lexical evidence (``signals["lexical"]``). The calibration
-    # is fitted on a full knowledge base; on a small or unusual one a lone candidate can look
-    # surer than its words are, and this floor keeps it a suggestion. Not tuned: it sits below
-    # every answered dev question's lexical score (the lowest is 0.32).
+    agreement: float = -2.0
+    # The answer also needs this much lexical evidence (``signals["lexical"]``): the calibrated
+    # score alone can trust a lone candidate that shares one accidental word with the question
+    # (结婚纪念日送什么礼物 → 结婚登记), and on a small knowledge base more so. Tuned with the rest.
     floor: float = 0.3
 
     @classmethod
@@ -219,7 +219,9 @@ def get_matcher(session: Session) -> Matcher:
         cached = _cache.get(key)
         if cached is not None and cached.version == version:
             return cached.matcher
-        matcher = Matcher(load_entries(session), load_synonyms(session))
+        matcher = Matcher(
+            load_entries(session), load_synonyms(session), negatives=shipped_negatives()
+        )
         _cache[key] = _Cached(version, matcher)
         # The index and jieba's dictionary are hundreds of thousands of long-lived objects; a full
         # collection walking them costs tens of milliseconds in the middle of some search. Frozen

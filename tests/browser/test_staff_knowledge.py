@@ -10,7 +10,7 @@ from knowledge.models import Faq, GapStatus, KnowledgeGap
 from knowledge.seed import seed_starter_knowledge
 from tests.browser.conftest import DESKTOP, SCREENSHOTS
 
-ASKED = "办理港澳通行证续签要带什么材料"  # between two starter FAQs: only "did you mean"
+ASKED = "港澳通行证签注要带什么材料"  # between two starter FAQs: only "did you mean"
 UNKNOWN = "流浪猫狗救助站在哪里"
 
 

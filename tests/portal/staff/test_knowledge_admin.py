@@ -165,7 +165,7 @@ def starter(db, departments) -> dict[str, Faq]:
     return {f.question: f for f in db.scalars(select(Faq))}
 
 
-ASKED = "办理港澳通行证续签要带什么材料"  # between two FAQs: only "did you mean"
+ASKED = "港澳通行证签注要带什么材料"  # between two FAQs: only "did you mean"
 UNKNOWN = "流浪猫狗救助站在哪里"
 
 
