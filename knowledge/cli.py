@@ -77,10 +77,15 @@ def register_cli(app: Any) -> None:
             else ("did you mean" if decision.suggestions else "no answer")
         )
         click.echo(
-            f"{verdict}  (high {limits.high:.2f}, low {limits.low:.2f}, margin {limits.margin:.2f})"
+            f"{verdict}  (high {limits.high:.2f}, low {limits.low:.2f}, "
+            f"margin {limits.margin:.2f}, lexical floor {limits.floor:.2f})"
         )
         for rank, match in enumerate(matches, start=1):
-            click.echo(f"{rank}. {match.score:.3f}  #{match.entry.id} {match.entry.question}")
+            lexical = match.signals.get("lexical", match.score)
+            click.echo(
+                f"{rank}. {match.score:.3f} (lexical {lexical:.2f})"
+                f"  #{match.entry.id} {match.entry.question}"
+            )
         if not matches:
             click.echo("(no candidate)")
 
