@@ -132,21 +132,21 @@ class Calibration:
     shared, the keyword signal, and the naive-Bayes log-likelihood per query feature relative to
     the best candidate (0 for the best, negative for the others)."""
 
-    bias: float = -2.248
-    lexical: float = 0.401
-    bayes: float = 1.233
-    lexical_lead: float = 2.102
-    bayes_lead: float = 0.754
-    informative: float = 0.112
-    keywords: float = 1.197
-    bayes_fit: float = 2.451
-    outside: float = -0.513
-    agreement: float = 0.714
-    outside_fit: float = -0.453
-    background_fit: float = 0.304
-    entry_coverage: float = 0.002
-    fuzzy: float = -0.395
-    text_coverage: float = 1.138
+    bias: float = -2.423
+    lexical: float = 0.415
+    bayes: float = 1.066
+    lexical_lead: float = 1.868
+    bayes_lead: float = 0.762
+    informative: float = 0.028
+    keywords: float = 1.15
+    bayes_fit: float = 2.412
+    outside: float = -0.605
+    agreement: float = 0.696
+    outside_fit: float = -0.613
+    background_fit: float = 0.423
+    entry_coverage: float = 0.025
+    fuzzy: float = -0.473
+    text_coverage: float = 1.041
 
     FEATURES = (
         "lexical",

@@ -51,15 +51,15 @@ class Thresholds:
     ``session.info["knowledge.thresholds"]``.
     """
 
-    high: float = 0.67
-    low: float = 0.5
+    high: float = 0.55
+    low: float = 0.43
     # The answer is given only when the best is this far ahead of the runner-up; otherwise the
     # two are close enough that a did-you-mean is safer than a possibly wrong answer.
-    margin: float = 0.22
+    margin: float = 0.24
     # A second opinion: the answer is given only when the best FAQ also has the best single
     # wording among the candidates (``agree_wording`` ≥ this); otherwise a did-you-mean. Below
     # -1 the check is off.
-    agreement: float = -2.0
+    agreement: float = 0.0
     # The answer also needs this much lexical evidence (``signals["lexical"]``): the calibrated
     # score alone can trust a lone candidate that shares one accidental word with the question
     # (结婚纪念日送什么礼物 → 结婚登记), and on a small knowledge base more so. Tuned with the rest.
