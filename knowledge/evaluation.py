@@ -291,7 +291,7 @@ def cross_validated_tune(
     max_out_of_scope: float = 0.02,
     floors: Sequence[float] = (0.3, 0.35, 0.4, 0.45),
 ) -> tuple[Thresholds, dict[str, float]]:
-    """Thresholds that hold on every one of ``k`` folds of the tuning questions.
+    """Thresholds chosen on ``k`` folds of the tuning questions, for every content at once.
 
     ``groups`` are the same tuning questions ranked against different contents (the shipped FAQs,
     and the FAQs as they were before the tuning questions' failures shaped them, which stands in
@@ -475,8 +475,8 @@ def calibration_examples(
 def fit_calibration(
     rows: Sequence[tuple[list[float], float, float]], l2: float = 1e-3, iterations: int = 50
 ) -> Calibration:
-    """L2-regularised logistic regression by Newton's method (pure Python: a few thousand rows
-    of seven signals). Deterministic, so a test can check the shipped numbers."""
+    """L2-regularised logistic regression by Newton's method (pure Python: tens of thousands of
+    rows of the calibration's signals). Deterministic, so a test can check the shipped numbers."""
     d = len(Calibration.FEATURES) + 1
     w = [0.0] * d
     n = max(sum(weight for _x, _y, weight in rows), 1.0)

@@ -127,10 +127,11 @@ class Calibration:
 
     Fitted by ``knowledge.evaluation.fit_calibration`` on the shipped FAQs' own wordings, each
     held out in turn (5 folds), plus out-of-scope questions; ``scripts/bench_knowledge.py --fit``
-    refits and prints these numbers. Signals: the lexical score, the naive-Bayes posterior over
-    the shortlist, how far each leads the best *other* candidate, whether an informative term is
-    shared, the keyword signal, and the naive-Bayes log-likelihood per query feature relative to
-    the best candidate (0 for the best, negative for the others)."""
+    refits and prints these numbers. Signals (``FEATURES``): the lexical score and three of its
+    parts, the keyword and guard signals, the naive-Bayes posterior, how far the lexical score
+    and the posterior lead the best *other* candidate, their product, the outside class's
+    posterior, and per-feature log-likelihood ratios against the best class, the outside class
+    and the background."""
 
     bias: float = -2.423
     lexical: float = 0.415
@@ -211,6 +212,24 @@ def features(text: str, tokenizer: Any = None) -> set[str]:
 _Counts = dict[str, float]
 
 
+class _BayesClass(NamedTuple):
+    """One naive-Bayes class: an FAQ, the background (all FAQs) or the outside questions."""
+
+    boost: dict[str, float]  # feature → log((count + α) / α): how much likelier than unseen
+    unseen: float  # log(α / (total + α·V)): an unseen feature's log-probability
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, float], alpha: float, vocabulary: int) -> _BayesClass:
+        # (max(…, 2α): an empty base, or an FAQ without text, still has a finite log-probability)
+        unseen = math.log(alpha / max(fsum(counts.values()) + alpha * vocabulary, 2 * alpha))
+        return cls({f: math.log((n + alpha) / alpha) for f, n in counts.items()}, unseen)
+
+    def log_likelihood(self, known: frozenset[str] | set[str], n: int) -> float:
+        """Of a question whose ``n`` known features are ``known``."""
+        boost = self.boost
+        return self.unseen * n + fsum(map(boost.__getitem__, known & boost.keys()))
+
+
 class _Wording(NamedTuple):
     """A tuple, so the scoring loop unpacks it instead of looking up attributes."""
 
@@ -227,8 +246,7 @@ class _Prepared:
     fields: dict[str, float]  # feature → field weight (the best field holding it)
     strong: frozenset[str]  # features of the wordings and keywords
     keywords: tuple[str, ...]
-    bayes: dict[str, float]  # feature → log((count + α) / α), the naive-Bayes boost over unseen
-    bayes_unseen: float  # log(α / (total + α·V)): an unseen feature's log-probability
+    bayes: _BayesClass
 
 
 @dataclass
@@ -345,15 +363,10 @@ class Matcher:
         vocabulary_size = len(self._bayes_vocabulary)
         # The background class: all FAQs pooled. A candidate must explain the query better than
         # "the hotline in general" does, so a lone candidate is not certain by default.
-        self._background = {f: math.log((n + alpha) / alpha) for f, n in background.items()}
-        # (max(…, 2α): an empty base, or an FAQ without text, still has a finite log-probability)
-        self._background_unseen = math.log(
-            alpha / max(fsum(background.values()) + alpha * vocabulary_size, 2 * alpha)
-        )
-        # The outside class: what citizens ask that the hotline does not answer.
-        self._outside = {f: math.log((n + alpha) / alpha) for f, n in outside.items()}
-        self._outside_unseen = math.log(
-            alpha / max(fsum(outside.values()) + alpha * vocabulary_size, 2 * alpha)
+        self._background = _BayesClass.from_counts(background, alpha, vocabulary_size)
+        # The outside class: what citizens ask that the hotline does not answer (None: none given).
+        self._outside = (
+            _BayesClass.from_counts(outside, alpha, vocabulary_size) if outside else None
         )
         for index, (entry, texts, feats, keywords, fields, counts) in enumerate(built):
             wordings = [
@@ -361,12 +374,9 @@ class Matcher:
                 for t, f in zip(texts, feats, strict=True)
             ]
             strong = {g for g, w in fields.items() if w >= FIELD_KEYWORD}
-            unseen = math.log(
-                alpha / max(fsum(counts.values()) + alpha * vocabulary_size, 2 * alpha)
-            )
-            bayes = {f: math.log((n + alpha) / alpha) for f, n in counts.items()}
+            bayes = _BayesClass.from_counts(counts, alpha, vocabulary_size)
             self._prepared.append(
-                _Prepared(entry, wordings, fields, frozenset(strong), keywords, bayes, unseen)
+                _Prepared(entry, wordings, fields, frozenset(strong), keywords, bayes)
             )
             for feature in strong:
                 self._postings.setdefault(feature, []).append(index)
@@ -505,31 +515,19 @@ class Matcher:
         score stays in ``signals["lexical"]``)."""
         known = query_feats & self._bayes_vocabulary
         n = max(len(known), 1)
-        likelihood = []
-        for index, _vote in shortlist:
-            item = self._prepared[index]
-            bayes = item.bayes
-            likelihood.append(
-                item.bayes_unseen * n + fsum(map(bayes.__getitem__, known & bayes.keys()))
-            )
-        background, outside = self._background, self._outside
-        likelihood.append(
-            self._background_unseen * n
-            + fsum(map(background.__getitem__, known & background.keys()))
-        )
-        if outside:
-            likelihood.append(
-                self._outside_unseen * n + fsum(map(outside.__getitem__, known & outside.keys()))
-            )
+        outside = self._outside
+        classes = [self._prepared[index].bayes for index, _vote in shortlist]
+        classes += [self._background] if outside is None else [self._background, outside]
+        likelihood = [bayes_class.log_likelihood(known, n) for bayes_class in classes]
         top = max(likelihood)
         temperature = self.weights.bayes_temperature
         exp = [math.exp((value - top) / temperature) for value in likelihood]
         total = fsum(exp)
         # One per candidate, then the background's and (with negatives) the outside class's.
         posterior = [e / total for e in exp]
-        outside_posterior = posterior[len(scored) + 1] if outside else 0.0
+        outside_posterior = posterior[len(scored) + 1] if outside is not None else 0.0
         background_likelihood = likelihood[len(scored)]
-        outside_likelihood = likelihood[len(scored) + 1] if outside else 0.0
+        outside_likelihood = likelihood[len(scored) + 1] if outside is not None else 0.0
         lexical = [m.signals["lexical"] for m in scored]
         best_lexical, second_lexical = _top_two(lexical)
         best_bayes, second_bayes = _top_two(posterior)
@@ -545,7 +543,9 @@ class Matcher:
             signals["outside"] = outside_posterior
             # Per query feature: how much better the outside class / the whole base explain the
             # question than this candidate does (log-likelihood ratios).
-            signals["outside_fit"] = (outside_likelihood - likelihood[i]) / n if outside else 0.0
+            signals["outside_fit"] = (
+                (outside_likelihood - likelihood[i]) / n if outside is not None else 0.0
+            )
             signals["background_fit"] = (background_likelihood - likelihood[i]) / n
             signals["agreement"] = lexical[i] * posterior[i]  # both models must agree
             match.score = round(self.calibration.probability(signals), 4)

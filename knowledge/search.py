@@ -42,8 +42,9 @@ MAX_LIMIT = 10
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Chosen by 5-fold cross-validation on the dev half of ``knowledge/data/eval.csv``
-    (``knowledge.evaluation.cross_validated_tune``; see docs/knowledge.md).
+    """Chosen on the dev half of ``knowledge/data/eval.csv`` plus the "tune" half of the
+    out-of-scope questions (``knowledge.evaluation.cross_validated_tune`` on
+    ``tuning_groups``; see docs/knowledge.md).
 
     Override with ``HOTLINE_KNOWLEDGE_HIGH``, ``HOTLINE_KNOWLEDGE_LOW``,
     ``HOTLINE_KNOWLEDGE_MARGIN``, ``HOTLINE_KNOWLEDGE_AGREEMENT`` and
