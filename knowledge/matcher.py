@@ -78,6 +78,19 @@ _GENERIC_WORDS = """怎么 怎么办 怎么样 怎样 咋办 如何 什么 为�
 GENERIC = frozenset(_GENERIC_WORDS.split())
 GENERIC_FACTOR = 0.3
 
+# Asking for an opinion, a recommendation or a prediction (哪个牌子好, 值不值得, 会不会涨, 怎么挑 …):
+# a question can use an FAQ's words and still ask something no FAQ answers (电动车哪个牌子续航长
+# is not 电动自行车怎么上牌). One signal for the calibration, which weighs it against the FAQs' own
+# wordings that ask such things (城乡居民养老保险缴费档次怎么选).
+_ADVICE_PATTERNS = """哪个牌子 什么牌子 哪款 哪种.{0,6}(好|小|大|强|便宜|划算|合适)
+    哪家.{0,8}(好|强|便宜|厉害|划算|专业|靠谱|口碑|正宗) 哪个.{0,6}(好|强|便宜|厉害|划算|合适|快|值)
+    哪里.{0,4}(好玩|好吃|便宜|划算) 值得.{0,4}(买|去|报|吗) 比较好 最好 最省 最便宜 最划算 最靠谱 最厉害
+    划算 靠谱 好用 有道理 升值 口碑 性价比 推荐 攻略 有什么技巧 贵不贵 累不累 好不好 值不值 难不难 远不远
+    疼不疼 痛不痛 准不准 涨不涨 会不会(涨|跌|降) 怎么挑 怎么选 选哪 怎么搭配 选.{1,10}还是
+    还是.{1,10}(好|划算|合适) 怎么克服 怎么说服 你觉得 你们觉得
+    """
+ADVICE = re.compile("|".join(_ADVICE_PATTERNS.split()))
+
 # Field weights: how much a feature found only in that part of an FAQ counts.
 FIELD_WORDING = 1.0
 FIELD_KEYWORD = 1.0
@@ -128,26 +141,29 @@ class Calibration:
     Fitted by ``knowledge.evaluation.fit_calibration`` on the shipped FAQs' own wordings, each
     held out in turn (5 folds), plus out-of-scope questions; ``scripts/bench_knowledge.py --fit``
     refits and prints these numbers. Signals (``FEATURES``): the lexical score and three of its
-    parts, the keyword and guard signals, the naive-Bayes posterior, how far the lexical score
-    and the posterior lead the best *other* candidate, their product, the outside class's
-    posterior, and per-feature log-likelihood ratios against the best class, the outside class
-    and the background."""
+    parts, the keyword and guard signals, the naive-Bayes posterior, how far the lexical score,
+    the posterior and the best single wording's score lead the best *other* candidate, the
+    product of lexical score and posterior, the outside class's posterior, per-feature
+    log-likelihood ratios against the best class, the outside class and the background, and
+    whether the question asks for advice (``ADVICE``)."""
 
-    bias: float = -2.423
-    lexical: float = 0.415
-    bayes: float = 1.066
-    lexical_lead: float = 1.868
-    bayes_lead: float = 0.762
-    informative: float = 0.028
-    keywords: float = 1.15
-    bayes_fit: float = 2.412
-    outside: float = -0.605
-    agreement: float = 0.696
-    outside_fit: float = -0.613
-    background_fit: float = 0.423
-    entry_coverage: float = 0.025
-    fuzzy: float = -0.473
-    text_coverage: float = 1.041
+    bias: float = -2.497
+    lexical: float = 0.396
+    bayes: float = 0.805
+    lexical_lead: float = 1.66
+    bayes_lead: float = 0.692
+    informative: float = -0.087
+    keywords: float = 1.023
+    bayes_fit: float = 2.313
+    outside: float = -0.672
+    agreement: float = 0.607
+    outside_fit: float = -0.906
+    background_fit: float = 0.571
+    entry_coverage: float = 0.124
+    fuzzy: float = -0.536
+    text_coverage: float = 0.759
+    wording_lead: float = 0.415
+    advice: float = -0.932
 
     FEATURES = (
         "lexical",
@@ -164,6 +180,8 @@ class Calibration:
         "entry_coverage",
         "fuzzy",
         "text_coverage",
+        "wording_lead",
+        "advice",
     )
 
     def probability(self, signals: Mapping[str, float]) -> float:
@@ -497,15 +515,11 @@ class Matcher:
                     },
                 )
             )
+        advice = 1.0 if ADVICE.search(text) else 0.0
+        for match in scored:
+            match.signals["advice"] = advice
         self._calibrate(shortlist, scored, query_feats)
         scored.sort(key=lambda m: (-m.score, m.entry.id))
-        if scored:
-            # A second opinion: is the fused score's best also the candidate with the best single
-            # wording? Zero or more: yes, by that much; negative: another candidate is ahead.
-            top = scored[0].signals
-            top["agree_wording"] = top["wording"] - max(
-                (m.signals["wording"] for m in scored[1:]), default=0.0
-            )
         return scored[:limit]
 
     def _calibrate(
@@ -531,6 +545,8 @@ class Matcher:
         lexical = [m.signals["lexical"] for m in scored]
         best_lexical, second_lexical = _top_two(lexical)
         best_bayes, second_bayes = _top_two(posterior)
+        wording = [m.signals["wording"] for m in scored]
+        best_wording, second_wording = _top_two(wording)
         for i, match in enumerate(scored):
             # The best *other* value: the runner-up's for the best, the best's for the rest.
             others_lexical = second_lexical if lexical[i] == best_lexical else best_lexical
@@ -539,6 +555,9 @@ class Matcher:
             signals["bayes"] = posterior[i]
             signals["lexical_lead"] = lexical[i] - others_lexical
             signals["bayes_lead"] = posterior[i] - others_bayes
+            signals["wording_lead"] = wording[i] - (
+                second_wording if wording[i] == best_wording else best_wording
+            )
             signals["bayes_fit"] = (likelihood[i] - top) / n
             signals["outside"] = outside_posterior
             # Per query feature: how much better the outside class / the whole base explain the

@@ -47,24 +47,19 @@ class Thresholds:
     ``tuning_groups``; see docs/knowledge.md).
 
     Override with ``HOTLINE_KNOWLEDGE_HIGH``, ``HOTLINE_KNOWLEDGE_LOW``,
-    ``HOTLINE_KNOWLEDGE_MARGIN``, ``HOTLINE_KNOWLEDGE_AGREEMENT`` and
-    ``HOTLINE_KNOWLEDGE_FLOOR``, or per session with
+    ``HOTLINE_KNOWLEDGE_MARGIN`` and ``HOTLINE_KNOWLEDGE_FLOOR``, or per session with
     ``session.info["knowledge.thresholds"]``.
     """
 
-    high: float = 0.55
-    low: float = 0.43
+    high: float = 0.66
+    low: float = 0.2
     # The answer is given only when the best is this far ahead of the runner-up; otherwise the
     # two are close enough that a did-you-mean is safer than a possibly wrong answer.
-    margin: float = 0.24
-    # A second opinion: the answer is given only when the best FAQ also has the best single
-    # wording among the candidates (``agree_wording`` ≥ this); otherwise a did-you-mean. Below
-    # -1 the check is off.
-    agreement: float = 0.0
+    margin: float = 0.22
     # The answer also needs this much lexical evidence (``signals["lexical"]``): the calibrated
     # score alone can trust a lone candidate that shares one accidental word with the question
     # (结婚纪念日送什么礼物 → 结婚登记), and on a small knowledge base more so. Tuned with the rest.
-    floor: float = 0.3
+    floor: float = 0.45
 
     @classmethod
     def from_environment(cls) -> Thresholds:
@@ -73,7 +68,6 @@ class Thresholds:
             high=float(os.environ.get("HOTLINE_KNOWLEDGE_HIGH", default.high)),
             low=float(os.environ.get("HOTLINE_KNOWLEDGE_LOW", default.low)),
             margin=float(os.environ.get("HOTLINE_KNOWLEDGE_MARGIN", default.margin)),
-            agreement=float(os.environ.get("HOTLINE_KNOWLEDGE_AGREEMENT", default.agreement)),
             floor=float(os.environ.get("HOTLINE_KNOWLEDGE_FLOOR", default.floor)),
         )
 
@@ -142,7 +136,6 @@ def decide(matches: list[Match], thresholds: Thresholds, limit: int) -> Decision
     if (
         top.score >= thresholds.high
         and top.score - runner_up >= thresholds.margin
-        and top.signals.get("agree_wording", 1.0) >= thresholds.agreement
         and top.signals.get("lexical", 1.0) >= thresholds.floor
     ):
         rest = [m for m in matches[1 : limit + 1] if m.score >= thresholds.low]

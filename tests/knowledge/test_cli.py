@@ -84,13 +84,17 @@ def test_eval_prints_the_three_methods(
         "question,expected,split\n"
         "开车的本子到期了怎么弄,驾驶证到期了怎么换证？,dev\n"
         "头一回出国护照咋办,普通护照怎么办理？,test\n"
-        "明天会下雨吗,,test\n",
+        "明天会下雨吗,,test\n"
+        "护照丢在酒店了怎么办,普通护照怎么办理？,fresh\n",
         encoding="utf-8",
     )
     result = runner.invoke(args=["knowledge", "eval", str(cases), "--synthetic", "0"])
     assert result.exit_code == 0, result.output
     for expected in ("shipped", "difflib", "bm25", "correct answer", "top-3 recall", "p50 / p95"):
         assert expected in result.output
+    # Every split but dev is held out and reported on its own, then pooled.
+    for split in ("fresh cases", "test cases", "held out cases", "dev cases", "all cases"):
+        assert f"quality, {split}" in result.output
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("question,expected,split\n随便问问,不存在的问题？,test\n", encoding="utf-8")
     result = runner.invoke(args=["knowledge", "eval", str(unknown), "--synthetic", "0"])
