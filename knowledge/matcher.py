@@ -147,23 +147,23 @@ class Calibration:
     log-likelihood ratios against the best class, the outside class and the background, and
     whether the question asks for advice (``ADVICE``)."""
 
-    bias: float = -2.497
-    lexical: float = 0.396
-    bayes: float = 0.805
-    lexical_lead: float = 1.66
-    bayes_lead: float = 0.692
-    informative: float = -0.087
-    keywords: float = 1.023
-    bayes_fit: float = 2.313
-    outside: float = -0.672
-    agreement: float = 0.607
-    outside_fit: float = -0.906
-    background_fit: float = 0.571
-    entry_coverage: float = 0.124
-    fuzzy: float = -0.536
-    text_coverage: float = 0.759
-    wording_lead: float = 0.415
-    advice: float = -0.932
+    bias: float = -2.481
+    lexical: float = 0.393
+    bayes: float = 0.811
+    lexical_lead: float = 1.667
+    bayes_lead: float = 0.684
+    informative: float = -0.099
+    keywords: float = 1.012
+    bayes_fit: float = 2.32
+    outside: float = -0.665
+    agreement: float = 0.592
+    outside_fit: float = -0.91
+    background_fit: float = 0.582
+    entry_coverage: float = 0.128
+    fuzzy: float = -0.531
+    text_coverage: float = 0.765
+    wording_lead: float = 0.418
+    advice: float = -0.955
 
     FEATURES = (
         "lexical",

@@ -51,7 +51,7 @@ class Thresholds:
     ``session.info["knowledge.thresholds"]``.
     """
 
-    high: float = 0.66
+    high: float = 0.68
     low: float = 0.2
     # The answer is given only when the best is this far ahead of the runner-up; otherwise the
     # two are close enough that a did-you-mean is safer than a possibly wrong answer.
@@ -59,7 +59,7 @@ class Thresholds:
     # The answer also needs this much lexical evidence (``signals["lexical"]``): the calibrated
     # score alone can trust a lone candidate that shares one accidental word with the question
     # (结婚纪念日送什么礼物 → 结婚登记), and on a small knowledge base more so. Tuned with the rest.
-    floor: float = 0.45
+    floor: float = 0.3
 
     @classmethod
     def from_environment(cls) -> Thresholds:
