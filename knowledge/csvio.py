@@ -63,8 +63,12 @@ class ImportReport:
             f"created {self.created}, updated {self.updated}, deactivated {self.deactivated}",
         ]
         for line, name in self.unknown_departments:
-            shown = name or "(empty)"
-            out.append(f"warning: line {line}: department {shown} not found; imported without one")
+            if name:
+                out.append(
+                    f"warning: line {line}: department {name} not found; imported without one"
+                )
+            else:
+                out.append(f"warning: line {line}: no department given; imported without one")
         return out
 
 
