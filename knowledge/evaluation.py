@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from knowledge.csvio import parse_csv
-from knowledge.matcher import Calibration, Entry, Match, Matcher, words
+from knowledge.matcher import Calibration, Entry, Match, Matcher, logistic, words
 from knowledge.negatives import fold_of, load_out_of_scope, shipped_negatives
 from knowledge.normalize import normalize
 from knowledge.search import Thresholds, decide
@@ -271,14 +271,19 @@ def tune(ranked: Sequence[Ranked]) -> Thresholds:
             if best is None or key > best[:2]:
                 best = (m.correct, -margin, limits)
     chosen = best[2] if best else Thresholds(high=0.99, low=0.99, margin=0.1)
+    return _with_best_low(ranked, chosen)
+
+
+def _with_best_low(ranked: Sequence[Ranked], chosen: Thresholds) -> Thresholds:
+    """``chosen`` with the low threshold that best separates "show suggestions" (the right FAQ
+    among them) from "offer a ticket" (an out-of-scope question gets nothing)."""
     best_low: tuple[float, float] | None = None
     for low in [x / 100 for x in range(5, int(chosen.high * 100) + 1)]:
-        m = measure(ranked, Thresholds(high=chosen.high, low=low, margin=chosen.margin))
+        m = measure(ranked, replace(chosen, low=low))
         balanced = (m.fallback_ok + m.oos_nothing) / 2
         if best_low is None or balanced > best_low[0]:
             best_low = (balanced, low)
-    low = best_low[1] if best_low else chosen.high
-    return Thresholds(high=chosen.high, low=low, margin=chosen.margin)
+    return replace(chosen, low=best_low[1] if best_low else chosen.high)
 
 
 def cross_validated_tune(
@@ -311,15 +316,7 @@ def cross_validated_tune(
             best = found
     if best is None:
         return Thresholds(high=0.99, low=0.99, margin=0.2), {}
-    chosen = best[1]
-    pooled = [r for group in groups for r in group]
-    best_low: tuple[float, float] | None = None
-    for low in [x / 100 for x in range(5, int(chosen.high * 100) + 1)]:
-        m = measure(pooled, replace(chosen, low=low))
-        balanced = (m.fallback_ok + m.oos_nothing) / 2
-        if best_low is None or balanced > best_low[0]:
-            best_low = (balanced, low)
-    return replace(chosen, low=best_low[1] if best_low else chosen.high), best[2]
+    return _with_best_low([r for group in groups for r in group], best[1]), best[2]
 
 
 _Best = tuple[tuple[float, float, float, float], Thresholds, dict[str, float]]
@@ -473,7 +470,7 @@ def fit_calibration(
         for x, y, weight in rows:
             v = [1.0, *x]
             z = sum(a * b for a, b in zip(w, v, strict=True))
-            p = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+            p = logistic(z)
             r = weight * p * (1.0 - p) / n
             for i in range(d):
                 grad[i] += weight * (p - y) * v[i] / n

@@ -52,11 +52,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from functools import cache
 from itertools import repeat
 from math import fsum
 from operator import add, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from rapidfuzz.distance import Indel
 
@@ -165,28 +166,21 @@ class Calibration:
     wording_lead: float = 0.418
     advice: float = -0.955
 
-    FEATURES = (
-        "lexical",
-        "bayes",
-        "lexical_lead",
-        "bayes_lead",
-        "informative",
-        "keywords",
-        "bayes_fit",
-        "outside",
-        "agreement",
-        "outside_fit",
-        "background_fit",
-        "entry_coverage",
-        "fuzzy",
-        "text_coverage",
-        "wording_lead",
-        "advice",
-    )
+    # The signals, in the order of the fields after ``bias`` (set below the class, from them).
+    FEATURES: ClassVar[tuple[str, ...]]
 
     def probability(self, signals: Mapping[str, float]) -> float:
-        z = self.bias + sum(getattr(self, name) * signals[name] for name in self.FEATURES)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        return logistic(
+            self.bias + sum(getattr(self, name) * signals[name] for name in self.FEATURES)
+        )
+
+
+def logistic(z: float) -> float:
+    """1 / (1 + e^-z), clamped so that no input overflows."""
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+Calibration.FEATURES = tuple(f.name for f in dataclass_fields(Calibration) if f.name != "bias")
 
 
 @cache

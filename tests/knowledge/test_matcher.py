@@ -109,7 +109,7 @@ def test_the_top_match_knows_how_far_its_best_wording_leads() -> None:
     assert all(m.signals["wording_lead"] < 0.0 for m in matches[1:])
 
 
-def test_asking_for_advice_is_a_signal_unless_the_faq_asks_it_too() -> None:
+def test_asking_for_advice_is_a_signal_that_lowers_the_score() -> None:
     entries = [
         *ENTRIES,
         Entry(
