@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -28,6 +29,46 @@ from tickets.models import Department, Role, StaffUser, Ticket
 from tickets.seed import seed_reference_data
 
 TIMEZONE = "Asia/Shanghai"
+
+# Every test lives on a pinned date, never on the real one: a Tuesday with no holiday near it,
+# 10:00 in the hotline's zone. The clock still runs from there (workers and timeouts need
+# seconds to pass); a test that needs another date freezes it with ``clock.frozen``.
+# ``HOTLINE_TEST_TODAY=YYYY-MM-DD`` moves it, to run the whole suite on another day.
+PINNED_TODAY = dt.datetime.combine(
+    dt.date.fromisoformat(os.environ.get("HOTLINE_TEST_TODAY") or "2026-03-10"),
+    dt.time(10, 0, tzinfo=ZoneInfo(TIMEZONE)),
+)
+
+# The date-sensitive modules (``pytestmark = pytest.mark.date_matrix``) run once more under each
+# of these "today"s, so a rule that only holds on working days cannot come back unnoticed.
+DATE_MATRIX: dict[str, dt.date] = {
+    "monday": dt.date(2026, 3, 9),
+    "friday": dt.date(2026, 3, 13),
+    "saturday": dt.date(2026, 3, 14),
+    "sunday": dt.date(2026, 3, 15),
+    "national-day": dt.date(2026, 10, 1),  # a public holiday in the middle of a week off
+    "before-spring-festival": dt.date(2026, 2, 14),  # a 调休 Saturday; 2-15..2-23 are off
+    "tiaoxiu-saturday": dt.date(2026, 2, 28),  # worked in exchange for Spring Festival
+    "new-years-eve": dt.date(2026, 12, 31),  # counting runs into 2027, which the package lacks
+    "in-2027": dt.date(2027, 3, 10),  # the package does not know 2027: Mon-Fri until overrides
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("date_matrix") is None:
+        return
+    days = [None, *DATE_MATRIX.values()]
+    ids = ["pinned", *DATE_MATRIX]
+    metafunc.parametrize("pinned_today", days, ids=ids, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(request: pytest.FixtureRequest) -> Iterator[dt.date]:
+    """The date the test runs on: the pinned Tuesday, or a day of the matrix."""
+    day: dt.date | None = getattr(request, "param", None)
+    moment = PINNED_TODAY if day is None else dt.datetime.combine(day, PINNED_TODAY.timetz())
+    with clock.travelled(moment):
+        yield moment.date()
 
 
 @pytest.fixture(scope="session")
@@ -166,9 +207,20 @@ def staff(make_staff: Callable[..., StaffUser]) -> dict[str, StaffUser]:
 
 def at(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
     """An aware moment at a local (Asia/Shanghai) hour."""
-    from zoneinfo import ZoneInfo
-
     return dt.datetime(year, month, day, hour, tzinfo=ZoneInfo(TIMEZONE))
+
+
+def workdays_ago(n: int, hour: int = 10) -> dt.datetime:
+    """An aware moment ``n`` working days (official calendar) before today, at a local hour: for
+    a ticket that must be late by a given margin whatever today is (calendar days are not enough
+    across Spring Festival or National Day)."""
+    from tickets.sla import WorkCalendar
+
+    calendar = WorkCalendar()
+    day = clock.today(TIMEZONE)
+    for _ in range(n):
+        day = calendar.previous_workday(day)
+    return at(day.year, day.month, day.day, hour)
 
 
 @pytest.fixture

@@ -204,15 +204,25 @@ def seed_demo_staff(session: Session) -> list[str]:
 
 
 def _workdays_before(session: Session, day: dt.date, n: int) -> dt.date:
+    """The n-th working day before the latest working day on or before ``day``.
+
+    Counting from the latest working day (not from ``day``) is what makes the demo the same on
+    any day: on a Sunday, a holiday or a 调休 Saturday the ladder (正常/预警/黄牌/红牌) measures
+    lateness from the last working day, so a ticket placed n working days back lands on the
+    same rung as it does on a Tuesday.
+    """
     calendar = load_calendar(session)
-    current = day
+    current = calendar.previous_workday(day, inclusive=True)
     for _ in range(n):
         current = calendar.previous_workday(current)
     return current
 
 
-def _at(day: dt.date, hour: int, timezone: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
+def _at(day: dt.date, hour: int, timezone: str, *, minutes_ago: int) -> dt.datetime:
+    """``hour`` o'clock on ``day``, but never in the future: a demo run at 07:00 puts today's
+    tickets ``minutes_ago`` before now instead (the steps keep their order)."""
+    moment = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=ZoneInfo(timezone))
+    return min(moment.astimezone(dt.UTC), clock.now() - dt.timedelta(minutes=minutes_ago))
 
 
 # kind, category, title, description, address, channel, how far it has got, workdays ago
@@ -305,7 +315,7 @@ DEMO_TICKETS: list[tuple[str, str, str, str, str, str, str, int]] = [
         "香洲区情侣中路",
         "wechat",
         "callback",
-        5,
+        4,  # reviewed 2 working days back: reminded, and not yet closed, on any day
     ),
     (
         "complaint",
@@ -349,7 +359,7 @@ def seed_demo_tickets(session: Session, timezone: str) -> list[str]:
         if clerk is None:  # a department without a demo login: give the ticket to one that has
             dept = departments["chengguan"]
             clerk = staff["chengguan"]
-        with clock.frozen(_at(start, 9, timezone)):
+        with clock.frozen(_at(start, 9, timezone, minutes_ago=40)):
             citizen = get_or_create_citizen(
                 session, channel, f"demo-{channel}-{index}", phone=f"1380013{index:04d}"
             )
@@ -375,11 +385,11 @@ def seed_demo_tickets(session: Session, timezone: str) -> list[str]:
             workflow.dispatch_ticket(session, ticket, dept, actor=operator)
             if goal.startswith("dept_review"):
                 continue
-        with clock.frozen(_at(start, 15, timezone)):
+        with clock.frozen(_at(start, 15, timezone, minutes_ago=30)):
             workflow.accept_ticket(session, ticket, actor=clerk)
         if goal.startswith("handling"):
             continue
-        with clock.frozen(_at(start, 16, timezone)):
+        with clock.frozen(_at(start, 16, timezone, minutes_ago=20)):
             workflow.reply_ticket(
                 session,
                 ticket,
@@ -387,7 +397,7 @@ def seed_demo_tickets(session: Session, timezone: str) -> list[str]:
                 reply="已安排执法人员现场核查，情况属实，已责令整改并将持续跟踪。",
             )
         reply_day = _workdays_before(session, today, max(ago - 2, 0)) if ago > 2 else today
-        with clock.frozen(_at(reply_day, 10, timezone)):
+        with clock.frozen(_at(reply_day, 10, timezone, minutes_ago=10)):
             if goal == "re_review":
                 continue
             if goal == "returned":

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from hotline import clock
 from tests.browser.conftest import DESKTOP
+from tests.conftest import workdays_ago
 from tickets.supervision import refresh_supervision
 
 
@@ -34,7 +32,7 @@ def _act(page, section, fields=None):
 def test_complaint_from_submission_to_closing(
     live_server, new_page, screenshot, make_ticket, staff, departments, db
 ) -> None:
-    overdue = make_ticket("handling", when=clock.now() - dt.timedelta(days=40))
+    overdue = make_ticket("handling", when=workdays_ago(25))
     refresh_supervision(db, full=True)
     db.commit()
     ticket = make_ticket(

@@ -14,6 +14,8 @@ from delivery.models import JobLock
 from delivery.scheduler import Job, Scheduler, release_lock, run_job, try_lock
 from hotline import clock
 
+pytestmark = pytest.mark.date_matrix
+
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 
 
@@ -108,3 +110,26 @@ def test_the_default_jobs_run(app: Flask) -> None:
         "outbox_retries": 0,
     }
     assert Scheduler(sessions, jobs).run_due() == {}  # not due again yet
+
+
+def test_the_default_jobs_on_the_demo_data(app: Flask) -> None:
+    """Whatever today is, the demo's yellow and red tickets are announced once and its survey
+    is reminded once, while it stays open for the citizen's answer."""
+    from sqlalchemy import select
+
+    from tickets.models import Ticket
+    from tickets.seed import seed_demo
+
+    sessions = app.extensions["hotline_db"].session
+    with sessions() as session:
+        seed_demo(session, app.config)
+        session.commit()
+    jobs = default_jobs(app.config)
+    first = Scheduler(sessions, jobs).run_due()
+    assert (first["supervision"], first["survey_callbacks"]) == (3, 1)  # 1 yellow, 2 red
+    with clock.frozen(clock.now() + dt.timedelta(hours=1)):
+        again = Scheduler(sessions, jobs).run_due()
+    assert (again["supervision"], again["survey_callbacks"]) == (0, 0)
+    with sessions() as session:
+        stages = set(session.scalars(select(Ticket.stage)))
+    assert "callback" in stages

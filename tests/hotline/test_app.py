@@ -2,11 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from hotline.config import load_config
 from hotline.factory import create_app
-from tickets.models import Department, StaffUser, Ticket
 
 
 def test_config_layers_defaults_environment_overrides() -> None:
@@ -58,22 +55,6 @@ def test_unknown_page_is_a_translated_404(client) -> None:
     assert "不存在" in response.text
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and "error" in api.json
-
-
-def test_seed_demo_is_safe_to_run_twice(runner, app) -> None:
-    first = runner.invoke(args=["seed-demo"])
-    assert first.exit_code == 0, first.output
-    assert "hotline-demo" in first.output
-    second = runner.invoke(args=["seed-demo"])
-    assert second.exit_code == 0, second.output
-    database = app.extensions["hotline_db"]
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Department)) >= 30
-        assert session.scalar(select(func.count()).select_from(StaffUser)) == 10
-        stages = set(session.scalars(select(Ticket.stage)))
-        cards = set(session.scalars(select(Ticket.supervision)))
-    assert stages == {"submitted", "dept_review", "handling", "re_review", "callback", "closed"}
-    assert {"yellow", "red", "warning", "normal"} <= cards
 
 
 def test_nothing_is_built_at_import_time() -> None:

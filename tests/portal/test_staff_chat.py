@@ -50,8 +50,8 @@ def test_queue_shows_wait_and_queue(app: Flask, db: Session, staff: dict[str, St
         _citizen_says(db, "我的养老保险怎么转移")
         _citizen_says(db, "社保转移还是不会")  # second miss: specialist queue
         _citizen_says(db, "人工", user="openid-10")
-    client = _login(app, staff["operator"])
     with clock.frozen(t0 + dt.timedelta(seconds=75)):
+        client = _login(app, staff["operator"])
         html = client.get("/staff/chat/").get_data(as_text=True)
         data = client.get("/staff/api/chat/queue").get_json()
         # Still inside the frozen day: the login's idle timeout runs on the same clock.

@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from delivery.models import OutboxMessage
 from hotline import clock
 from tests.conftest import at
+from tickets.calendar import load_calendar
 from tickets.callbacks import close_unanswered_surveys, send_survey_reminders, sent_before
 from tickets.models import HolidayOverride, Survey, Ticket
 from tickets.sla import WorkCalendar
+
+pytestmark = pytest.mark.date_matrix
 
 D = dt.date
 
@@ -98,3 +102,21 @@ def test_a_wechat_reminder_goes_to_the_openid(
     assert _run(db, D(2026, 11, 25)) == (0, 1)
     (reminder,) = _messages(db, ticket, "survey_reminder")
     assert (reminder.channel, reminder.recipient) == ("wechat", "oOPENID1")
+
+
+def test_a_survey_sent_today_is_reminded_then_closed_on_working_days(
+    db: Session, make_ticket: Callable[..., Ticket], pinned_today: dt.date
+) -> None:
+    """Sent today, whatever today is: reminded the day after its first working day is over,
+    closed as no response the day after its third."""
+    ticket = make_ticket("callback")
+    calendar = load_calendar(db)
+    remind_on = calendar.add_workdays(pinned_today, 1) + dt.timedelta(days=1)
+    close_on = calendar.add_workdays(pinned_today, 3) + dt.timedelta(days=1)
+    day = pinned_today + dt.timedelta(days=1)
+    while day <= close_on + dt.timedelta(days=3):
+        closed, reminded = _run(db, day)
+        assert (closed, reminded) == (int(day == close_on), int(day == remind_on)), day
+        day += dt.timedelta(days=1)
+    db.refresh(ticket)
+    assert ticket.close_reason == "no_response"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from hotline import clock
+from tests.conftest import workdays_ago
 from tickets import queries, workflow
 from tickets.models import Stage, Supervision
 from tickets.queries import TicketFilters
+
+pytestmark = pytest.mark.date_matrix  # urgency order and the overdue board follow deadlines
 
 
 def _walk(fetch, **kw):
@@ -54,8 +59,7 @@ def test_tampered_cursor_gives_the_first_page(db, make_ticket) -> None:
 
 
 def test_workbench_by_urgency_and_scope(db, make_ticket, departments, staff) -> None:
-    base = clock.now() - dt.timedelta(days=20)
-    old = make_ticket("handling", when=base)
+    old = make_ticket("handling", when=workdays_ago(20))  # past its 15 working days
     new = make_ticket("dept_review")
     urgent = make_ticket("dept_review")
     workflow.mark_urgent(db, urgent, actor=staff["operator"])
@@ -72,7 +76,7 @@ def test_workbench_by_urgency_and_scope(db, make_ticket, departments, staff) -> 
 def test_overdue_board_counts_yellow_and_red(db, make_ticket, departments) -> None:
     from tickets.supervision import refresh_supervision
 
-    long_ago = clock.now() - dt.timedelta(days=40)
+    long_ago = workdays_ago(25)  # red in review (3 days) and in handling (15 days)
     make_ticket("handling", when=long_ago)
     make_ticket("dept_review", when=long_ago, department="zhujian")
     make_ticket("dept_review")

@@ -8,14 +8,34 @@ import pytest
 
 from hotline.errors import DomainError
 from tickets.sla import (
+    TOTAL_DAYS,
     WorkCalendar,
     due_dates,
     supervision_status,
     supervision_thresholds,
 )
 
+pytestmark = pytest.mark.date_matrix
+
 D = dt.date
 CAL = WorkCalendar()
+
+
+def test_deadlines_counted_from_today(pinned_today: dt.date) -> None:
+    """Whatever today is, a deadline of N working days is a working day, N working days on."""
+    for kind, total in TOTAL_DAYS.items():
+        dues = due_dates(kind, pinned_today, CAL)
+        for due, days in ((dues.review, 3), (dues.handling, total)):
+            assert CAL.is_workday(due) and CAL.workdays_between(pinned_today, due) == days
+            assert supervision_status(due, pinned_today, CAL) == "normal"
+            assert supervision_status(due, due, CAL) == "warning"
+            assert supervision_status(due, CAL.add_workdays(due, 1), CAL) == "yellow"
+            assert supervision_status(due, CAL.add_workdays(due, 2), CAL) == "red"
+    if not CAL.knows_year(pinned_today.year):
+        # On purpose: for a year the package does not know, Monday to Friday are the working
+        # days until staff enter its holidays (see test_unknown_year_uses_weekdays_and_overrides).
+        week = [pinned_today + dt.timedelta(days=n) for n in range(7)]
+        assert [CAL.is_workday(d) for d in week] == [d.weekday() < 5 for d in week]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
 from hotline import clock
@@ -12,6 +13,8 @@ from tickets.calendar import load_calendar, set_calendar_override
 from tickets.models import Ticket
 from tickets.sla import supervision_status
 from tickets.supervision import refresh_supervision
+
+pytestmark = pytest.mark.date_matrix
 
 D = dt.date
 
@@ -107,3 +110,24 @@ def test_a_holiday_entered_later_moves_open_deadlines(db, make_ticket, staff) ->
     db.commit()
     db.refresh(ticket)
     assert ticket.review_due == D(2027, 1, 4)
+
+
+def test_a_ticket_dispatched_today_climbs_the_ladder(db, make_ticket, pinned_today) -> None:
+    """From whatever today is: 正常 until the review deadline, 预警 on it (and on the rest days
+    after it), 黄牌 from the first working day after it, 红牌 from the second."""
+    ticket = make_ticket("dept_review", kind="consultation")
+    calendar = load_calendar(db)
+    due = calendar.add_workdays(pinned_today, 3)
+    assert (ticket.dispatch_date, ticket.review_due) == (pinned_today, due)
+    rungs: list[str] = []
+    day = pinned_today
+    while day <= calendar.add_workdays(due, 3):
+        refresh_supervision(db, today=day)  # the daily, incremental run
+        db.commit()
+        db.refresh(ticket)
+        assert ticket.supervision == supervision_status(due, day, calendar), day
+        if not rungs or rungs[-1] != ticket.supervision:
+            rungs.append(ticket.supervision)
+            assert ticket.supervision == "normal" or day == due or calendar.is_workday(day), day
+        day += dt.timedelta(days=1)
+    assert rungs == ["normal", "warning", "yellow", "red"]

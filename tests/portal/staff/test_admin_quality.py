@@ -107,8 +107,8 @@ def test_canned_reply_offered_to_the_department(login, staff, make_ticket) -> No
 
 def test_quality_screen_samples_and_scores(login, staff, make_ticket, db) -> None:
     make_ticket("closed", when=at(2026, 11, 17))
-    supervisor = login(staff["supervisor"])
-    with clock.frozen(at(2026, 11, 24)):
+    with clock.frozen(at(2026, 11, 24)):  # the Monday after the sampled week
+        supervisor = login(staff["supervisor"])
         assert supervisor.get("/staff/quality").status_code == 200
         supervisor.post("/staff/quality/sample", data={"week": "2026-11-16"})
         db.rollback()

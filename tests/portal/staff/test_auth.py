@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from hotline import clock
 from tickets.models import Role
+
+pytestmark = pytest.mark.date_matrix  # session expiry and lockout run on the clock
 
 
 def test_gate_sends_anonymous_users_to_login(client) -> None:
