@@ -25,6 +25,7 @@ from hotline.web import (
     current_locale,
     database,
     init_db_session,
+    install_input_policy,
     limiter,
     select_locale,
     wants_json,
@@ -78,6 +79,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    install_input_policy(app)
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)

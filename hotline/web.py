@@ -11,9 +11,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from hotline import i18n
 from hotline.db import Database
+from hotline.inputs import MAX_INT, check_text
 
 
 class _CatalogueDomain(Domain):
@@ -79,3 +81,31 @@ def current_locale() -> str:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/open311/")
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` that matches only ids the database can hold: a larger number is a 404, as an
+    id that does not exist, instead of an overflow deep in the driver."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def install_input_policy(app: Flask) -> None:
+    """The edge of every web adapter (see :mod:`hotline.inputs`): bounded ``int`` path values,
+    and one screen of every text a request carries before any view reads it. Call before
+    blueprints are registered (their rules compile with the converter in place)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+    @app.before_request
+    def screen_request() -> None:
+        values: list[Any] = [request.path, list(request.args.items(multi=True))]
+        values.append([value for _name, value in request.headers.items()])  # Idempotency-Key
+        values.append(list((request.view_args or {}).values()))
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values.append(list(request.form.items(multi=True)))
+            values.append([f.filename or "" for f in request.files.values()])
+        if request.is_json:
+            values.append(request.get_json(silent=True))
+        check_text(*values)

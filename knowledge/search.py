@@ -38,6 +38,8 @@ from knowledge.normalize import normalize
 
 VERSION_KEY = "knowledge.version"
 MAX_LIMIT = 10
+# Where a question can come from; the gap log keeps the channel, so nothing else is stored.
+SEARCH_CHANNELS = ("web", "wechat", "telegram", "phone", "sms", "staff")
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ def search_faq(
     """Answer a question from the knowledge base. Raises :class:`QueryError` for an empty or
     over-long question. Counts the answer's hit, or logs the question as a knowledge gap."""
     text = clean_query(query)
+    if channel not in SEARCH_CHANNELS:
+        raise QueryError(N_("Unknown channel: %(channel)s"), channel=channel[:20])
     limit = max(1, min(int(limit), MAX_LIMIT))
     limits = thresholds or thresholds_for(session)
     matcher = get_matcher(session)

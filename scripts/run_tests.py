@@ -3,10 +3,12 @@ SQLite and again on a throw-away PostgreSQL database when a server answers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,20 +40,26 @@ def postgres_admin_url() -> str | None:
         return None
 
 
-def with_postgres(admin_url: str, pytest_args: list[str]) -> None:
+@contextlib.contextmanager
+def throwaway_postgres(admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one run, dropped afterwards; yields its URL."""
     import psycopg
 
     name = f"hotline_test_{uuid.uuid4().hex[:10]}"
     conninfo = admin_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url.rsplit("/", 1)[0]
-    env = dict(os.environ, HOTLINE_TEST_DATABASE_URL=f"{base}/{name}")
     try:
-        run(f"tests on PostgreSQL (database {name})", *pytest_args, env=env)
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def with_postgres(admin_url: str, pytest_args: list[str]) -> None:
+    with throwaway_postgres(admin_url) as url:
+        env = dict(os.environ, HOTLINE_TEST_DATABASE_URL=url)
+        run(f"tests on PostgreSQL (database {url.rsplit('/', 1)[1]})", *pytest_args, env=env)
 
 
 def main() -> None:

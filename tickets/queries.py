@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from hotline.db import UTCDateTime
+from hotline.inputs import in_range
 from tickets.calendar import local_today
 from tickets.models import (
     Attachment,
@@ -110,7 +111,9 @@ def _decode(cursor: str | None, kinds: Sequence[str]) -> list[Any] | None:
             if kind == "bool":
                 values.append(bool(value))
             elif kind == "int":
-                values.append(int(value))
+                if not isinstance(value, int) or not in_range(value):
+                    return None
+                values.append(value)
             elif kind == "datetime":
                 moment = dt.datetime.fromisoformat(value)
                 if moment.tzinfo is None:

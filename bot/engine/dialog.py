@@ -25,6 +25,7 @@ from bot.engine.types import InboundMessage, Reply
 from hotline import clock
 from hotline.errors import DomainError
 from hotline.i18n import N_
+from hotline.inputs import check_text
 from tickets.access import CitizenActor
 from tickets.models import SATISFACTION_LABELS, Satisfaction, Stage, Survey, Ticket
 from tickets.workflow import add_survey_comment, answer_survey
@@ -41,7 +42,10 @@ def handle_message(
     """Answer one inbound message. Flushes, never commits: the channel's entry point commits.
 
     The conversation row is locked for the transaction, so two processes handling two messages
-    of one conversation take turns; a message id seen before gets the replies it got then."""
+    of one conversation take turns; a message id seen before gets the replies it got then.
+    Text with NUL or a lone surrogate is refused whole (``hotline.inputs.BadInput``)."""
+    check_text(message.channel, message.user_id, message.message_id, message.text)
+    check_text(message.voice_text, message.image, message.locale)
     conversation = open_conversation(
         session, message.channel, message.user_id, locale=message.locale
     )

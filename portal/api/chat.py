@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from bot.engine import InboundMessage, Location, handle_message, start_conversation
 from bot.engine.conversations import find_conversation, messages_after
 from bot.engine.models import ChatMessage, Conversation, Handoff
+from hotline.inputs import optional_id
 from hotline.web import current_locale, db_session, limiter
 from portal.api import bp
 
@@ -81,10 +82,10 @@ def _conversation() -> Conversation:
 
 def _after() -> int:
     raw = request.args.get("after") if request.method == "GET" else g.get("chat_after")
-    try:
-        return max(int(raw or 0), 0)
-    except (TypeError, ValueError):
-        raise ChatRequestError(400, gettext("The message could not be read.")) from None
+    after = optional_id(raw) if raw not in (None, "") else 0
+    if after is None:
+        raise ChatRequestError(400, gettext("The message could not be read."))
+    return after
 
 
 def _message_json(message: ChatMessage) -> dict[str, Any]:
@@ -167,6 +168,7 @@ def chat_send() -> Any:
     if not text.strip() and location is None:
         raise ChatRequestError(400, gettext("Write a message first."))
     g.chat_after = body.get("after", 0)
+    after = _after()  # refused before anything is handled or stored
     handle_message(
         db_session(),
         InboundMessage(
@@ -179,7 +181,7 @@ def chat_send() -> Any:
         ),
         config=current_app.config,
     )
-    return jsonify(_state(conversation, _after()))
+    return jsonify(_state(conversation, after))
 
 
 @bp.get("/chat/poll")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from delivery.inbox import web_inbox
 from delivery.render import RenderSettings
 from hotline.i18n import N_
+from hotline.inputs import parse_int
 from hotline.web import current_locale, db_session
 from portal.citizen import bp
 from portal.citizen import knowledge_bridge as kb
@@ -60,6 +61,7 @@ KIND_HINTS = {
     Kind.REPORT: N_("Report a violation of the law; you may stay anonymous."),
 }
 FAQ_PAGE_SIZE = 20
+MAX_PAGE = 10_000  # deeper pages of one category are not browsed; a larger number is a 400
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 SESSION_TICKETS = "tracked_tickets"
 KEPT_SALT = "hotline.kept-uploads.v1"
@@ -203,7 +205,7 @@ def faq_index() -> str:
 
 @bp.get("/faq/c/<path:category>")
 def faq_category(category: str) -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_int(request.args.get("page"), default=1, minimum=1, maximum=MAX_PAGE, name="page")
     rows = kb.faqs(
         db_session(),
         category=category,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hotline.errors import DomainError, NotFound
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import db_session
 from portal.staff import bp
 from portal.staff.auth import require_action
@@ -36,8 +37,8 @@ CALENDAR_DAYS = 60
 
 
 def _department_or_none(raw: str | None) -> Department | None:
-    raw = (raw or "").strip()
-    return db_session().get(Department, int(raw)) if raw.isdigit() else None
+    department_id = optional_id(raw)
+    return db_session().get(Department, department_id) if department_id is not None else None
 
 
 def _back(endpoint: str) -> Any:

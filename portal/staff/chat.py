@@ -12,6 +12,7 @@ from bot.engine import handoff as chats
 from bot.engine.models import QUEUE_LABELS, ChatMessage, Handoff, Queue
 from hotline.errors import DomainError
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import db_session
 from portal.staff import bp
 from portal.staff.auth import current_staff, require_action
@@ -132,8 +133,7 @@ def chat_messages_json(handoff_id: int) -> Any:
     staff = require_action("chat")
     session = db_session()
     handoff = chats.get_handoff(session, handoff_id, actor=staff)
-    raw = request.args.get("after", "0")
-    after = int(raw) if raw.isdigit() and len(raw) < 12 else 0
+    after = optional_id(request.args.get("after")) or 0
     messages = chats.transcript(session, handoff, after_id=after)
     return jsonify({"status": handoff.status, "messages": [_message_json(m) for m in messages]})
 
@@ -144,9 +144,9 @@ def chat_reply(handoff_id: int) -> Any:
     session = db_session()
     handoff = chats.get_handoff(session, handoff_id, actor=staff)
     text = request.form.get("text", "").strip()
-    canned_id = request.form.get("canned_id", "")
-    if not text and canned_id.isdigit():
-        text = next((c.body for c in _canned() if c.id == int(canned_id)), "")
+    canned_id = optional_id(request.form.get("canned_id"))
+    if not text and canned_id is not None:
+        text = next((c.body for c in _canned() if c.id == canned_id), "")
     try:
         chats.send_staff_reply(session, handoff, text, actor=staff)
     except ValidationError as error:

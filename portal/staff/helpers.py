@@ -15,6 +15,7 @@ from flask_babel import gettext
 
 from hotline.errors import DomainError
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import current_locale, db_session
 from portal.staff import bp
 from tickets.access import visible_contact
@@ -71,8 +72,7 @@ EXPORT_MAX_ROWS = 10_000
 
 
 def int_arg(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return optional_id(request.args.get(name))
 
 
 def filters_from_args(**fixed: Any) -> TicketFilters:

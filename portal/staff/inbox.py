@@ -11,6 +11,7 @@ from flask import current_app, render_template, request
 from delivery.inbox import SUPERVISORS, department_recipient, staff_inbox
 from delivery.render import RenderSettings
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import current_locale, db_session
 from portal.staff import bp
 from portal.staff.auth import current_staff
@@ -35,8 +36,7 @@ def inbox_recipients(user: StaffUser) -> list[str]:
 @bp.get("/inbox")
 def inbox() -> Any:
     user = current_staff()
-    raw_before = (request.args.get("before") or "").strip()
-    before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
+    before = optional_id(request.args.get("before"))
     recipients = inbox_recipients(user)
     settings = RenderSettings(
         secret_key=str(current_app.config["SECRET_KEY"]),

@@ -18,6 +18,7 @@ from flask_babel import gettext
 
 from hotline.errors import DomainError, NotFound
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import db_session
 from knowledge import operations, queries
 from knowledge.models import GAP_STATUS_LABELS, Faq, KnowledgeGap
@@ -461,11 +462,11 @@ def knowledge_gap_attach_form(gap_id: int) -> Any:
 def knowledge_gap_attach(gap_id: int) -> Any:
     actor = require_action("manage_knowledge")
     gap = _gap(gap_id)
-    raw = (request.form.get("faq") or "").strip()
-    if not raw.isdigit() or len(raw) > 11:
+    faq_id = optional_id(request.form.get("faq"))
+    if faq_id is None:
         return _attach_page(gap, {"faq": gettext("Choose the FAQ this question belongs to.")}, 422)
     try:
-        faq = operations.attach_gap_to_faq(db_session(), gap.id, int(raw), actor=actor)
+        faq = operations.attach_gap_to_faq(db_session(), gap.id, faq_id, actor=actor)
     except ValidationError as error:  # the FAQ is inactive
         _refused()
         return _attach_page(_gap(gap_id), _field_errors(error), 422)

@@ -12,6 +12,7 @@ from delivery.models import OutboxStatus
 from delivery.render import RenderSettings, render_message
 from hotline.errors import DomainError
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import current_locale, db_session
 from portal.staff import bp
 from portal.staff.auth import require_action
@@ -44,8 +45,7 @@ def outbox_list() -> Any:
     status = request.args.get("status") or OutboxStatus.DEAD
     if status not in STATUS_LABELS:
         status = OutboxStatus.DEAD
-    raw_before = (request.args.get("before") or "").strip()
-    before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
+    before = optional_id(request.args.get("before"))
     session = db_session()
     messages = outbox.list_messages(session, status=status, before_id=before, limit=PAGE_SIZE + 1)
     more = len(messages) > PAGE_SIZE

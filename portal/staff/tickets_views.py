@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hotline.errors import DomainError, NotFound, PermissionDenied
 from hotline.i18n import N_
+from hotline.inputs import optional_id
 from hotline.web import current_locale, db_session
 from portal.staff import bp
 from portal.staff.auth import current_staff, require_action
@@ -331,16 +332,15 @@ def attachment(attachment_id: int) -> Any:
 
 
 def _department_from_form() -> Department:
-    raw = (request.form.get("department") or "").strip()
-    department = db_session().get(Department, int(raw)) if raw.isdigit() else None
+    department_id = optional_id(request.form.get("department"))
+    department = db_session().get(Department, department_id) if department_id else None
     if department is None:
         raise workflow.ValidationError({"department": N_("Choose a department.")})
     return department
 
 
 def _total_days_from_form() -> int | None:
-    raw = (request.form.get("total_days") or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return optional_id(request.form.get("total_days"))
 
 
 def _merge_target(ticket: Ticket) -> Ticket:

@@ -22,11 +22,14 @@ def test_no_answer_shape(client: FlaskClient, faqs: dict[str, Faq]) -> None:
     assert body["answered"] is False and body["best"] is None
 
 
-def test_limit_is_clamped(client: FlaskClient, faqs: dict[str, Faq]) -> None:
-    for limit in ("0", "99", "abc"):
+def test_limit_must_be_a_number_from_1_to_10(client: FlaskClient, faqs: dict[str, Faq]) -> None:
+    for limit in ("1", "10", ""):
         response = client.get("/api/v1/faq/search", query_string={"q": "护照", "limit": limit})
         assert response.status_code == 200
         assert len(response.get_json()["suggestions"]) <= 10
+    for limit in ("0", "11", "-5", "99999999999999999999999", "abc", "3.5", "٣"):
+        response = client.get("/api/v1/faq/search", query_string={"q": "护照", "limit": limit})
+        assert response.status_code == 400 and "limit" in response.get_json()["error"], limit
 
 
 def test_empty_and_long_queries_are_400_json(client: FlaskClient, db: Session) -> None:
