@@ -7,8 +7,8 @@ import datetime as dt
 import click
 from flask import Flask
 
-from hotline import clock
-from hotline.web import database
+from core import clock
+from core.web import database
 
 
 def register_cli(app: Flask) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, JSONType
+from core.db import Base, JSONType
 
 
 class OutboxStatus:

@@ -20,9 +20,9 @@ from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery.models import JobLock
 from delivery.worker import SessionFactory, worker_name
-from hotline import clock
 
 log = logging.getLogger(__name__)
 

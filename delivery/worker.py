@@ -32,11 +32,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery import senders as sender_registry
 from delivery.models import OutboxMessage, OutboxStatus
 from delivery.render import RenderSettings, render_message
 from delivery.senders import Outgoing, PermanentFailure, Sender
-from hotline import clock
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,11 @@ import logging
 import threading
 from typing import Any
 
+from delivery.scheduler import Scheduler
+from delivery.worker import Worker, WorkerSettings
+from hotline.jobs import default_jobs
+from hotline.worker_cli import render_settings
+
 log = logging.getLogger(__name__)
 
 _started: dict[int, tuple[threading.Event, list[threading.Thread]]] = {}
@@ -19,11 +24,6 @@ _started: dict[int, tuple[threading.Event, list[threading.Thread]]] = {}
 
 def start_in_process(app: Any) -> threading.Event:
     """Start one worker loop and one scheduler for ``app``; return the event that stops them."""
-    from delivery.cli import render_settings
-    from delivery.jobs import default_jobs
-    from delivery.scheduler import Scheduler
-    from delivery.worker import Worker, WorkerSettings
-
     if id(app) in _started:
         return _started[id(app)][0]
     database = app.extensions["hotline_db"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from flask import Flask
 
-from hotline import migrate
-from hotline.web import database
+from bot import cli as bot_cli
+from core.web import database
+from hotline import migrate, worker_cli
+from knowledge import cli as knowledge_cli
 
 
 def register_cli(app: Flask) -> None:
@@ -32,7 +32,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Departments, demo staff, starter knowledge and demo tickets. Safe to run twice."""
-        from tickets.seed import seed_demo as run_seed
+        from hotline.demo import seed_demo as run_seed
 
         with database(app).session() as session:
             report = run_seed(session, app.config)
@@ -61,25 +61,6 @@ def register_cli(app: Flask) -> None:
 
         waitress_serve(app, host=host, port=port, threads=threads)
 
-    for extra in _feature_commands():
-        extra(app)
-
-
-def _feature_commands() -> list[Any]:
-    """Feature packages add their commands (knowledge, worker, telegram, …) when present."""
-    hooks = []
-    for module_name in (
-        "knowledge.cli",
-        "delivery.cli",
-        "bot.cli",
-        "wechat.cli",
-        "portal.staff.cli",
-    ):
-        try:
-            module = __import__(module_name, fromlist=["register_cli"])
-        except ImportError as error:
-            if error.name != module_name:
-                raise
-            continue
-        hooks.append(module.register_cli)
-    return hooks
+    knowledge_cli.register_cli(app)
+    worker_cli.register_cli(app)
+    bot_cli.register_cli(app)

@@ -14,11 +14,11 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from hotline import i18n
-from hotline.config import load_config
-from hotline.db import Database
-from hotline.errors import DomainError
-from hotline.web import (
+from core import i18n
+from core.config import load_config
+from core.db import Database
+from core.errors import DomainError
+from core.web import (
     LOCALE_COOKIE,
     babel,
     csrf,
@@ -80,6 +80,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     install_input_policy(app)
+    register_outbox_templates()
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)
@@ -94,6 +95,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def register_outbox_templates() -> None:
+    """Every domain's outbox templates, so that the worker (in this process or its own) can
+    render whatever was queued."""
+    from bot.engine import messages as chat_messages
+    from tickets import messages as ticket_messages
+
+    ticket_messages.register()
+    chat_messages.register()
+
+
 def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.citizen import bp as citizen_bp
@@ -105,20 +116,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(webchat_bp, url_prefix="/chat")
-    for hook in _optional_blueprints():
-        hook(app)
-
-
-def _optional_blueprints() -> list[Any]:
-    """Channels register themselves here as they are built (WeChat, Open311, …)."""
-    hooks = []
-    try:
-        from wechat.blueprint import register as register_wechat
-    except ImportError:
-        pass
-    else:
-        hooks.append(register_wechat)
-    return hooks
 
 
 def _error_response(status: int, message: str, fields: Mapping[str, str] | None = None) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from hotline.errors import DomainError
+from core.errors import DomainError
 
 
 def _database(app: Any) -> Any:

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.errors import Conflict, NotFound
-from hotline.i18n import N_
+from core import clock
+from core.errors import Conflict, NotFound, ValidationError
+from core.i18n import N_
+from knowledge.departments import DepartmentResolver
 from knowledge.models import QUESTION_MAX, Faq, GapStatus, KnowledgeEvent, KnowledgeGap, Synonym
 from knowledge.normalize import normalize
 from knowledge.queries import list_gaps
 from knowledge.search import bump_version
 from tickets.access import SystemActor, require
 from tickets.models import Department, StaffUser
-from tickets.workflow import ValidationError
 
 __all__ = [
     "add_synonym",
@@ -92,8 +92,6 @@ def _department_id(session: Session, department: Department | int | str | None) 
     if isinstance(department, int):
         found = session.get(Department, department)
     else:
-        from knowledge.csvio import DepartmentResolver
-
         found = DepartmentResolver(session.scalars(select(Department))).resolve(department)
     if found is None:
         raise ValidationError({"department": N_("Unknown department.")})

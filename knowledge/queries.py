@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from hotline.errors import NotFound
-from hotline.i18n import N_
+from core.errors import NotFound, ValidationError
+from core.i18n import N_
 from knowledge.models import Faq, GapStatus, KnowledgeGap, Synonym
-from tickets.workflow import ValidationError
 
 MAX_PAGE = 200
 SEARCH_MAX = 50  # a LIKE term; longer text is cut rather than made an expensive pattern

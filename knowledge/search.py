@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.db import StateEntry
-from hotline.errors import DomainError
-from hotline.i18n import N_
+from core import clock
+from core.db import StateEntry
+from core.errors import DomainError
+from core.i18n import N_
 from knowledge.matcher import Entry, Match, Matcher
 from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
 from knowledge.negatives import shipped_negatives

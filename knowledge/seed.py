@@ -15,7 +15,7 @@ from tickets.access import SYSTEM
 
 
 def seed_synonyms(session: Session) -> int:
-    from hotline import clock
+    from core import clock
 
     known = set(session.scalars(select(Synonym.term)))
     added = 0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from hotline.db import Base, make_engine
+from core.db import Base, make_engine
 from hotline.migrate import all_models
 
 all_models()

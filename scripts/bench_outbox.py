@@ -23,12 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from core import clock  # noqa: E402
+from core.db import Base, Database  # noqa: E402
 from delivery.models import OutboxMessage  # noqa: E402
 from delivery.render import RenderSettings  # noqa: E402
 from delivery.senders import Outgoing  # noqa: E402
 from delivery.worker import Worker, WorkerSettings  # noqa: E402
-from hotline import clock, migrate  # noqa: E402
-from hotline.db import Base, Database  # noqa: E402
+from hotline import migrate  # noqa: E402
 
 ADMIN = os.environ.get(
     "HOTLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

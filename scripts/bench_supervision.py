@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
+from core.db import Database  # noqa: E402
 from hotline import migrate  # noqa: E402
-from hotline.db import Database  # noqa: E402
 from tickets.calendar import load_calendar  # noqa: E402
 from tickets.supervision import refresh_supervision  # noqa: E402
 

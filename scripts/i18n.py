@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 # catalogue folder → the sources it covers
 CATALOGUES: dict[str, list[str]] = {
+    "core/translations": ["core"],
     "hotline/translations": ["hotline"],
     "tickets/translations": ["tickets"],
     "knowledge/translations": ["knowledge"],

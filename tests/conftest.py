@@ -19,8 +19,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hotline import clock, migrate
-from hotline.db import Base, Database
+from core import clock
+from core.db import Base, Database
+from hotline import migrate
 from tickets import staff as staff_module
 from tickets import workflow
 from tickets.access import CitizenActor

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hotline.errors import PermissionDenied
-from hotline.i18n import N_
+from core.errors import PermissionDenied
+from core.i18n import N_
 from tickets.models import Role, StaffUser, Ticket
 
 

@@ -24,11 +24,11 @@ import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.i18n import N_
+from core import clock
+from core.errors import ValidationError
+from core.i18n import N_
 from tickets.access import Actor, require
 from tickets.models import Attachment, Ticket
-from tickets.workflow import ValidationError
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.db import StateEntry, session_timezone
+from core import clock
+from core.db import StateEntry, session_timezone
 from tickets.access import Actor, require
 from tickets.models import HolidayOverride, StaffUser, Ticket
 from tickets.sla import REVIEW_DAYS, WorkCalendar

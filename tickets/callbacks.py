@@ -20,8 +20,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery.outbox import enqueue_message
-from hotline import clock
+from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
 from tickets import notify, workflow
 from tickets.access import SYSTEM
 from tickets.calendar import load_calendar, local_today

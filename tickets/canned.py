@@ -6,13 +6,12 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.errors import NotFound
-from hotline.i18n import N_
+from core import clock
+from core.errors import NotFound, ValidationError
+from core.i18n import N_
 from tickets.access import Actor, require
 from tickets.console_models import CannedReply
 from tickets.models import StaffUser
-from tickets.workflow import ValidationError
 
 SCOPES = ("any", "reply", "chat", "callback")
 SCOPE_LABELS = {

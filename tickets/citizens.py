@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
+from core import clock
 from tickets.models import ChannelIdentity, Citizen
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base
+from core.db import Base
 from tickets.models import Department, StaffUser, Ticket
 
 

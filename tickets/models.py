@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, JSONType
-from hotline.i18n import N_
+from core.db import Base, JSONType
+from core.i18n import N_
 
 
 class Kind(StrEnum):
@@ -108,6 +108,16 @@ class CloseReason(StrEnum):
     MERGED = "merged"
     SURVEYED = "surveyed"  # callback answered
     NO_RESPONSE = "no_response"  # survey unanswered after 3 working days
+
+
+# One wording for the staff console's badge and the citizen's "closed" message.
+CLOSE_REASON_LABELS = {
+    CloseReason.DIRECT: N_("answered directly by the hotline"),
+    CloseReason.REJECTED: N_("not accepted"),
+    CloseReason.MERGED: N_("merged into another ticket"),
+    CloseReason.SURVEYED: N_("callback completed"),
+    CloseReason.NO_RESPONSE: N_("no response to the callback survey"),
+}
 
 
 class Satisfaction(StrEnum):

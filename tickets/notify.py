@@ -14,11 +14,12 @@ from sqlalchemy import String, and_, case, cast, exists, func, literal, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import clock
+from core.db import JSONType, UTCDateTime
 from delivery.inbox import SUPERVISORS, department_recipient
 from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message
-from hotline import clock
-from hotline.db import JSONType, UTCDateTime
+from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
 from tickets.citizens import channel_recipient
 from tickets.models import Channel, Department, Satisfaction, Ticket, TicketEvent
 

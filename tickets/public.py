@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.i18n import N_
+from core.i18n import N_
 from tickets.models import Department, Stage, Ticket, TicketEvent
 from tickets.workflow import normalize_phone
 

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.db import StateEntry, session_timezone
-from hotline.errors import Conflict, NotFound
-from hotline.i18n import N_
+from core import clock
+from core.db import StateEntry, session_timezone
+from core.errors import Conflict, NotFound, ValidationError
+from core.i18n import N_
 from tickets.access import Actor, StaffUser, SystemActor, require
 from tickets.console_models import QualityInspection, QualityWeek
 from tickets.models import CloseReason, Department, Stage, Ticket
-from tickets.workflow import ValidationError
 
 SHARE_KEY = "quality.sample_share"
 DEFAULT_SHARE = 0.05

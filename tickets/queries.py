@@ -20,8 +20,8 @@ from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from hotline.db import UTCDateTime
-from hotline.inputs import in_range
+from core.db import UTCDateTime
+from core.inputs import in_range
 from tickets.calendar import local_today
 from tickets.models import (
     Attachment,

@@ -4,15 +4,13 @@ demo staff accounts and a few demo tickets in every stage. Every step is safe to
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.db import StateEntry
+from core import clock
+from core.db import StateEntry
 from tickets import workflow
 from tickets.access import SYSTEM, CitizenActor
 from tickets.calendar import load_calendar, local_today
@@ -424,16 +422,3 @@ def seed_demo_tickets(session: Session, timezone: str) -> list[str]:
     refresh_supervision(session, full=True)
     count = session.query(Ticket).count()
     return [f"demo tickets: {count}"]
-
-
-def seed_demo(session: Session, config: Mapping[str, Any]) -> list[str]:
-    lines = seed_reference_data(session)
-    lines += seed_demo_staff(session)
-    try:
-        from knowledge.seed import seed_starter_knowledge
-    except ImportError:
-        pass
-    else:
-        lines += seed_starter_knowledge(session)
-    lines += seed_demo_tickets(session, str(config.get("TIMEZONE", "Asia/Shanghai")))
-    return lines

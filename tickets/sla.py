@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import chinese_calendar
 
-from hotline.errors import DomainError
-from hotline.i18n import N_
+from core.errors import DomainError
+from core.i18n import N_
 
 # Total deadline (department review + handling) and the review part, in working days.
 TOTAL_DAYS = {

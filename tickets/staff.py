@@ -8,12 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hotline import clock
-from hotline.errors import Conflict, DomainError
-from hotline.i18n import N_
+from core import clock
+from core.errors import Conflict, DomainError, ValidationError
+from core.i18n import N_
 from tickets.access import Actor, SystemActor, require
 from tickets.models import Department, Role, StaffUser
-from tickets.workflow import ValidationError
 
 MIN_PASSWORD_LENGTH = 8
 # scrypt is werkzeug's default and deliberately slow; tests switch to a cheap method.

@@ -6,13 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.errors import Conflict
-from hotline.i18n import N_
+from core import clock
+from core.errors import Conflict, ValidationError
+from core.i18n import N_
+from delivery import outbox
+from delivery.models import OutboxMessage
 from tickets.access import Actor, require
 from tickets.models import Department, Role, StaffUser
 from tickets.staff import MIN_PASSWORD_LENGTH, hash_password
-from tickets.workflow import ValidationError
 
 
 def update_staff_user(
@@ -91,3 +92,18 @@ def save_department(
     department.active = active
     session.flush()
     return department
+
+
+# -- the outbox's dead letters -------------------------------------------------------------------
+
+
+def retry_message(session: Session, message_id: int, *, actor: Actor) -> OutboxMessage:
+    """Send a dead (or dropped) message again, with a fresh set of attempts."""
+    require(actor, "manage_outbox")
+    return outbox.retry_dead_message(session, message_id)
+
+
+def drop_message(session: Session, message_id: int, *, actor: Actor) -> OutboxMessage:
+    """Give up on a dead message for good."""
+    require(actor, "manage_outbox")
+    return outbox.drop_dead_message(session, message_id)

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, case, update
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.db import StateEntry
+from core import clock
+from core.db import StateEntry
 from tickets.calendar import SUPERVISION_LAST_RUN_KEY as LAST_RUN_KEY
 from tickets.calendar import load_calendar, local_today
 from tickets.models import Ticket

@@ -3,7 +3,7 @@
 The link is sent with the callback message; whoever holds it may answer that one survey, once.
 The token is signed with the app's secret key (itsdangerous) and carries the ticket number and the
 survey id, so no table is needed and a link cannot be forged or pointed at another ticket. The
-timestamp comes from :mod:`hotline.clock`, so tests can move time.
+timestamp comes from :mod:`core.clock`, so tests can move time.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
-from hotline import clock
-from hotline.errors import DomainError
-from hotline.i18n import N_
+from core import clock
+from core.errors import DomainError
+from core.i18n import N_
 
 SALT = "hotline.survey-link.v1"
 

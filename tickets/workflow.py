@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline import clock
-from hotline.errors import Conflict, DomainError
-from hotline.i18n import N_
+from core import clock
+from core.errors import Conflict, DomainError, ValidationError
+from core.i18n import N_
 from tickets import notify
 from tickets.access import Actor, CitizenActor, StaffUser, require
 from tickets.calendar import load_calendar, local_today
@@ -39,16 +39,6 @@ from tickets.sla import RETURN_TOTAL_CHOICES, due_dates, supervision_status
 
 class StageError(DomainError):
     http_status = 409
-
-
-class ValidationError(DomainError):
-    """Bad input; ``fields`` maps a field name to its (translatable) message."""
-
-    http_status = 422
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(N_("Please correct the marked fields."))
-        self.fields = fields
 
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot.engine import messages as _messages  # noqa: F401  (registers the chat templates)
 from bot.engine.models import ChatMessage, Conversation, Mode, Sender
 from bot.engine.types import Choice, Reply
+from core import clock
 from delivery.outbox import enqueue_message
-from hotline import clock
 from tickets.citizens import get_or_create_citizen
 
 # Channels whose citizens are reached through the outbox; the web chat reads the messages table.
@@ -20,7 +21,7 @@ PUSH_CHANNELS = ("wechat", "telegram")
 
 def _locked(session: Session, channel: str, user_id: str) -> Conversation | None:
     # FOR UPDATE is a row lock on PostgreSQL; SQLite ignores it, and there every transaction
-    # already holds the database's write lock from BEGIN IMMEDIATE (hotline.db).
+    # already holds the database's write lock from BEGIN IMMEDIATE (core.db).
     return session.scalar(
         select(Conversation)
         .where(Conversation.channel == channel, Conversation.user_id == user_id)

@@ -22,10 +22,10 @@ from bot.engine.hours import is_staffed, staffed_hours_text
 from bot.engine.models import QUEUE_LABELS, ChatMessage, Conversation, Handoff, Mode, Queue, Sender
 from bot.engine.turn import Turn
 from bot.engine.types import InboundMessage, Reply
-from hotline import clock
-from hotline.errors import DomainError
-from hotline.i18n import N_
-from hotline.inputs import check_text
+from core import clock
+from core.errors import DomainError
+from core.i18n import N_
+from core.inputs import check_text
 from tickets.access import CitizenActor
 from tickets.models import SATISFACTION_LABELS, Satisfaction, Stage, Survey, Ticket
 from tickets.workflow import add_survey_comment, answer_survey
@@ -43,7 +43,7 @@ def handle_message(
 
     The conversation row is locked for the transaction, so two processes handling two messages
     of one conversation take turns; a message id seen before gets the replies it got then.
-    Text with NUL or a lone surrogate is refused whole (``hotline.inputs.BadInput``)."""
+    Text with NUL or a lone surrogate is refused whole (``core.inputs.BadInput``)."""
     check_text(message.channel, message.user_id, message.message_id, message.text)
     check_text(message.voice_text, message.image, message.locale)
     conversation = open_conversation(

@@ -3,7 +3,6 @@ a question belongs to (专席 for social security and employment, 综合 for the
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.engine.models import Queue
-from hotline.errors import DomainError
+from core.errors import DomainError
+from knowledge.search import search_faq
 from tickets.models import Department
 
 # Words that mark a social-security or employment (人社) question when no FAQ names the department.
@@ -67,24 +67,15 @@ def _hit(raw: Any) -> FaqHit:
     )
 
 
-def knowledge_search() -> Callable[..., Any] | None:
-    """``knowledge.search.search_faq``, or None while the knowledge package has no search."""
-    try:
-        module = importlib.import_module("knowledge.search")
-    except ModuleNotFoundError as error:
-        if error.name not in ("knowledge", "knowledge.search"):
-            raise
-        return None
-    return getattr(module, "search_faq", None)
+def knowledge_search() -> Callable[..., Any]:
+    """The knowledge base's search, looked up per call: the seam tests replace with a fake."""
+    return search_faq
 
 
 def search(session: Session, query: str, *, channel: str) -> FaqResult:
-    """Ask the knowledge base; without one nothing is found (the citizen is offered a ticket)."""
-    search_faq = knowledge_search()
-    if search_faq is None:
-        return FaqResult(None, [])
+    """Ask the knowledge base for a confident answer and "did you mean" suggestions."""
     try:
-        result = search_faq(session, query, limit=3, channel=channel)
+        result = knowledge_search()(session, query, limit=3, channel=channel)
     except DomainError:  # e.g. a question too long or too short to search: nothing found
         return FaqResult(None, [])
     best = _hit(result.best) if result.answered and result.best is not None else None

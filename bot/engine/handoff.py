@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.engine.conversations import add_message, messages_after, push_to_citizen
 from bot.engine.models import ChatMessage, Conversation, Handoff, Mode, Queue, Sender
-from hotline import clock
-from hotline.errors import Conflict, DomainError, NotFound
-from hotline.i18n import N_, translate
+from core import clock
+from core.errors import Conflict, DomainError, NotFound
+from core.i18n import N_, translate
 from tickets import workflow
 from tickets.access import require
 from tickets.models import Citizen, StaffUser, Ticket

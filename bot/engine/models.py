@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, JSONType
-from hotline.i18n import N_
+from core.db import Base, JSONType
+from core.i18n import N_
 from tickets.models import StaffUser
 
 

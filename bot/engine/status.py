@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.engine.intents import StatusQuery
 from bot.engine.turn import Turn
-from hotline.i18n import N_
+from core.i18n import N_
 from tickets.models import KIND_LABELS, STAGE_LABELS, Kind, Stage, Ticket, TicketEvent
 from tickets.workflow import get_ticket_by_number
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.models import Conversation
 from bot.engine.types import Choice, InboundMessage, Reply
-from hotline.i18n import translate
+from core.i18n import translate
 
 
 @dataclass

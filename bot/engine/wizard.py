@@ -11,15 +11,14 @@ from typing import Any
 from bot.engine import intents
 from bot.engine.turn import Turn
 from bot.engine.types import Choice
-from hotline.errors import DomainError
-from hotline.i18n import N_
+from core.errors import DomainError, ValidationError
+from core.i18n import N_
 from tickets.access import CitizenActor
 from tickets.models import KIND_LABELS, Citizen, Kind
 from tickets.workflow import (
     MAX_ADDRESS,
     MAX_DESCRIPTION,
     TicketDraft,
-    ValidationError,
     is_valid_mobile,
     normalize_phone,
     submit_ticket,

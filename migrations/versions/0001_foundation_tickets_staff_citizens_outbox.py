@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hotline.db
+import core.db
 
 
 revision: str = '0001'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('locale', sa.String(length=10), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizens'))
     )
     with op.batch_alter_table('citizens', schema=None) as batch_op:
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('is_specialist', sa.Boolean(), nullable=False),
     sa.Column('hotline_phone', sa.String(length=40), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments')),
     sa.UniqueConstraint('code', name=op.f('uq_departments_code')),
     sa.UniqueConstraint('name', name=op.f('uq_departments_name'))
@@ -49,7 +49,7 @@ def upgrade() -> None:
     op.create_table('system_state',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.String(length=500), nullable=False),
-    sa.Column('updated_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_system_state'))
     )
     op.create_table('ticket_number_counters',
@@ -73,8 +73,8 @@ def upgrade() -> None:
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('external_id', sa.String(length=200), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_channel_identities_citizen_id_citizens')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_identities')),
     sa.UniqueConstraint('channel', 'external_id', name='uq_identity_channel_external')
@@ -91,10 +91,10 @@ def upgrade() -> None:
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', hotline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_login_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('locale', sa.String(length=10), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role <> 'department' OR department_id IS NOT NULL", name=op.f('ck_staff_users_dept_scope')),
     sa.CheckConstraint("role IN ('operator','reviewer','department','supervisor','admin')", name=op.f('ck_staff_users_role')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_staff_users_department_id_departments')),
@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('is_workday', sa.Boolean(), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['staff_users.id'], name=op.f('fk_holiday_overrides_created_by_id_staff_users')),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_holiday_overrides'))
     )
@@ -134,7 +134,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('is_returned', sa.Boolean(), nullable=False),
-    sa.Column('dispatched_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dispatched_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dispatch_date', sa.Date(), nullable=True),
     sa.Column('total_days', sa.Integer(), nullable=True),
     sa.Column('review_due', sa.Date(), nullable=True),
@@ -143,14 +143,14 @@ def upgrade() -> None:
     sa.Column('supervision', sa.String(length=10), nullable=True),
     sa.Column('supervision_notified', sa.String(length=10), nullable=True),
     sa.Column('reply', sa.Text(), nullable=True),
-    sa.Column('replied_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('replied_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_reason', sa.String(length=20), nullable=True),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('satisfaction', sa.String(length=30), nullable=True),
     sa.Column('needs_supervisor', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('consultation','complaint','suggestion','praise','report')", name=op.f('ck_tickets_kind')),
     sa.CheckConstraint("stage IN ('submitted','dept_review','handling','re_review','callback','closed')", name=op.f('ck_tickets_stage')),
     sa.CheckConstraint("supervision IS NULL OR supervision IN ('normal','warning','yellow','red')", name=op.f('ck_tickets_supervision')),
@@ -177,7 +177,7 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('storage_key', sa.String(length=300), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_attachments_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
     )
@@ -191,16 +191,16 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('recipient', sa.String(length=200), nullable=False),
     sa.Column('template', sa.String(length=60), nullable=False),
-    sa.Column('params', hotline.db.JSONType(), nullable=False),
+    sa.Column('params', core.db.JSONType(), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_until', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_outbox_messages_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_messages_idempotency_key'))
@@ -213,10 +213,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
-    sa.Column('sent_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_date', sa.Date(), nullable=False),
-    sa.Column('reminded_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('answered_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('satisfaction', sa.String(length=30), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('method', sa.String(length=20), nullable=True),
@@ -232,7 +232,7 @@ def upgrade() -> None:
     op.create_table('ticket_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('actor_type', sa.String(length=20), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
@@ -242,7 +242,7 @@ def upgrade() -> None:
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('public', sa.Boolean(), nullable=False),
-    sa.Column('data', hotline.db.JSONType(), nullable=True),
+    sa.Column('data', core.db.JSONType(), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['staff_users.id'], name=op.f('fk_ticket_events_actor_id_staff_users')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_ticket_events_department_id_departments')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_events_ticket_id_tickets')),

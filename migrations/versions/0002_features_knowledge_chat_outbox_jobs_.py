@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hotline.db
+import core.db
 
 
 revision: str = '0002'
@@ -25,16 +25,16 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('term', sa.String(length=50), nullable=False),
     sa.Column('canonical', sa.String(length=50), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_synonyms')),
     sa.UniqueConstraint('term', name=op.f('uq_faq_synonyms_term'))
     )
     op.create_table('job_locks',
     sa.Column('name', sa.String(length=60), nullable=False),
-    sa.Column('locked_until', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('owner', sa.String(length=100), nullable=True),
-    sa.Column('last_started_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_finished_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_finished_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_result', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_job_locks'))
     )
@@ -46,11 +46,11 @@ def upgrade() -> None:
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('mode', sa.String(length=10), nullable=False),
     sa.Column('state', sa.String(length=30), nullable=False),
-    sa.Column('data', hotline.db.JSONType(), nullable=False),
+    sa.Column('data', core.db.JSONType(), nullable=False),
     sa.Column('misses', sa.Integer(), nullable=False),
     sa.Column('handoff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_chat_conversations_citizen_id_citizens')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_conversations')),
     sa.UniqueConstraint('channel', 'user_id', name='uq_chat_conversation_user')
@@ -61,17 +61,17 @@ def upgrade() -> None:
     op.create_table('faqs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question', sa.String(length=300), nullable=False),
-    sa.Column('alternatives', hotline.db.JSONType(), nullable=False),
+    sa.Column('alternatives', core.db.JSONType(), nullable=False),
     sa.Column('answer', sa.Text(), nullable=False),
     sa.Column('category', sa.String(length=100), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('keywords', hotline.db.JSONType(), nullable=False),
+    sa.Column('keywords', core.db.JSONType(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('hit_count', sa.Integer(), nullable=False),
     sa.Column('suggest_count', sa.Integer(), nullable=False),
-    sa.Column('last_hit_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_hit_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_faqs_department_id_departments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_faqs'))
     )
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('closed_count', sa.Integer(), nullable=False),
     sa.Column('sample_share', sa.Float(), nullable=False),
     sa.Column('sampled_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_quality_weeks_department_id_departments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_weeks')),
     sa.UniqueConstraint('week_start', 'department_id', name='uq_quality_week_dept')
@@ -99,8 +99,8 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['staff_users.id'], name=op.f('fk_canned_replies_created_by_id_staff_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_canned_replies'))
     )
@@ -112,8 +112,8 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('faq_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=False),
-    sa.Column('detail', hotline.db.JSONType(), nullable=False),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('detail', core.db.JSONType(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['faq_id'], ['faqs.id'], name=op.f('fk_faq_events_faq_id_faqs'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_events'))
     )
@@ -127,13 +127,13 @@ def upgrade() -> None:
     sa.Column('sample', sa.String(length=500), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('suggested_count', sa.Integer(), nullable=False),
-    sa.Column('channels', hotline.db.JSONType(), nullable=False),
+    sa.Column('channels', core.db.JSONType(), nullable=False),
     sa.Column('best_faq_id', sa.Integer(), nullable=True),
     sa.Column('best_score', sa.Double(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('faq_id', sa.Integer(), nullable=True),
-    sa.Column('first_seen', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['best_faq_id'], ['faqs.id'], name=op.f('fk_faq_gaps_best_faq_id_faqs'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['faq_id'], ['faqs.id'], name=op.f('fk_faq_gaps_faq_id_faqs'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_gaps')),
@@ -150,11 +150,11 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.String(length=20), nullable=False),
     sa.Column('topic', sa.String(length=200), nullable=True),
-    sa.Column('handed_off_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('picked_up_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handed_off_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('picked_up_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('picked_up_by_id', sa.Integer(), nullable=True),
     sa.Column('wait_seconds', sa.Double(), nullable=True),
-    sa.Column('ended_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['chat_conversations.id'], name=op.f('fk_chat_handoffs_conversation_id_chat_conversations')),
@@ -173,9 +173,9 @@ def upgrade() -> None:
     sa.Column('week_start', sa.Date(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
-    sa.Column('sampled_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sampled_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('inspector_id', sa.Integer(), nullable=True),
-    sa.Column('scored_at', hotline.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scored_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('right_department', sa.Boolean(), nullable=True),
     sa.Column('answers_question', sa.Boolean(), nullable=True),
     sa.Column('on_time', sa.Boolean(), nullable=True),
@@ -200,9 +200,9 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=200), nullable=True),
     sa.Column('reply_to_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('choices', hotline.db.JSONType(), nullable=True),
-    sa.Column('data', hotline.db.JSONType(), nullable=True),
-    sa.Column('created_at', hotline.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('choices', core.db.JSONType(), nullable=True),
+    sa.Column('data', core.db.JSONType(), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['chat_conversations.id'], name=op.f('fk_chat_messages_conversation_id_chat_conversations')),
     sa.ForeignKeyConstraint(['handoff_id'], ['chat_handoffs.id'], name=op.f('fk_chat_messages_handoff_id_chat_handoffs')),
     sa.ForeignKeyConstraint(['reply_to_id'], ['chat_messages.id'], name=op.f('fk_chat_messages_reply_to_id_chat_messages')),

@@ -1,7 +1,6 @@
 """The JSON API under /api/v1. Each feature keeps its routes in its own module."""
 
-from flask import Blueprint
+from portal.api import chat, faq, tickets  # noqa: F401  (routes attach to bp)
+from portal.api.blueprint import bp
 
-bp = Blueprint("api", __name__)
-
-from portal.api import chat, faq, tickets  # noqa: E402,F401  (routes attach to bp)
+__all__ = ["bp"]

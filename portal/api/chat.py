@@ -18,9 +18,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from bot.engine import InboundMessage, Location, handle_message, start_conversation
 from bot.engine.conversations import find_conversation, messages_after
 from bot.engine.models import ChatMessage, Conversation, Handoff
-from hotline.inputs import optional_id
-from hotline.web import current_locale, db_session, limiter
-from portal.api import bp
+from core.inputs import optional_id
+from core.web import current_locale, db_session, limiter
+from portal.api.blueprint import bp
 
 CHANNEL = "web"
 COOKIE = "hotline_chat"

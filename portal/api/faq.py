@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from hotline.inputs import parse_choice, parse_int
-from hotline.web import db_session, limiter
+from core.inputs import parse_choice, parse_int
+from core.web import db_session, limiter
 from knowledge.search import MAX_LIMIT, SEARCH_CHANNELS, search_faq
-from portal.api import bp
+from portal.api.blueprint import bp
 
 
 @bp.get("/faq/search")

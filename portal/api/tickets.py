@@ -13,13 +13,14 @@ from typing import Any
 from flask import current_app, jsonify, make_response, request
 from flask_babel import gettext
 
-from hotline.web import current_locale, db_session
-from portal.api import bp
+from core.errors import ValidationError
+from core.web import current_locale, db_session
+from portal.api.blueprint import bp
 from portal.citizen.limits import mark_track_failure, submit_limit, track_limits
 from tickets import public
 from tickets.access import CitizenActor
 from tickets.citizens import get_or_create_citizen
-from tickets.workflow import TicketDraft, ValidationError, normalize_phone, submit_ticket
+from tickets.workflow import TicketDraft, normalize_phone, submit_ticket
 
 STRING_FIELDS = ("kind", "title", "description", "address", "contact_name", "phone", "category")
 MAX_KEY = 150

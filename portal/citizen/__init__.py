@@ -1,7 +1,6 @@
 """Citizen pages: home, submit, track, survey, FAQ."""
 
-from flask import Blueprint
+from portal.citizen import views  # noqa: F401  (routes attach to bp)
+from portal.citizen.blueprint import bp
 
-bp = Blueprint("citizen", __name__, template_folder="templates")
-
-from portal.citizen import views  # noqa: E402,F401  (routes attach to bp)
+__all__ = ["bp"]

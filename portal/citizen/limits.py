@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from hotline.web import limiter
+from core.web import limiter
 from tickets.public import clean_number
 
 DEFAULTS = {

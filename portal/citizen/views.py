@@ -19,13 +19,14 @@ from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from core.errors import ValidationError
+from core.i18n import N_
+from core.inputs import parse_int
+from core.web import current_locale, db_session
 from delivery.inbox import web_inbox
 from delivery.render import RenderSettings
-from hotline.i18n import N_
-from hotline.inputs import parse_int
-from hotline.web import current_locale, db_session
-from portal.citizen import bp
 from portal.citizen import knowledge_bridge as kb
+from portal.citizen.blueprint import bp
 from portal.citizen.limits import mark_track_failure, search_limit, submit_limit, track_limits
 from tickets import attachments, public
 from tickets.access import CitizenActor
@@ -45,7 +46,6 @@ from tickets.sla import TOTAL_DAYS
 from tickets.survey_links import SurveyLinkError, make_survey_token, read_survey_token
 from tickets.workflow import (
     TicketDraft,
-    ValidationError,
     answer_survey,
     get_ticket_by_number,
     normalize_phone,

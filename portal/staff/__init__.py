@@ -1,7 +1,6 @@
 """The staff console under /staff: one gate for the whole area (portal/staff/auth.py)."""
 
-from flask import Blueprint
+from portal.staff import auth, chat, inbox, outbox, views  # noqa: F401  (routes attach to bp)
+from portal.staff.blueprint import bp
 
-bp = Blueprint("staff", __name__, template_folder="templates")
-
-from portal.staff import auth, chat, inbox, outbox, views  # noqa: E402,F401  (routes attach to bp)
+__all__ = ["bp"]

@@ -10,12 +10,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 
-from hotline.errors import DomainError, NotFound
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import db_session
-from portal.staff import bp
+from core.errors import DomainError, NotFound, ValidationError
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import db_session
 from portal.staff.auth import require_action
+from portal.staff.blueprint import bp
 from portal.staff.helpers import flash_domain_error
 from portal.staff.nav import register_nav
 from tickets import canned, staff_admin
@@ -27,7 +27,6 @@ from tickets.calendar import (
 )
 from tickets.models import Department, HolidayOverride, Role, StaffUser
 from tickets.staff import create_staff_user
-from tickets.workflow import ValidationError
 
 register_nav("staff.admin_staff", N_("Staff"), "manage_staff", order=60)
 register_nav("staff.admin_departments", N_("Departments"), "manage_departments", order=61)

@@ -7,10 +7,10 @@ from typing import Any
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
-from hotline import clock
-from hotline.errors import DomainError
-from hotline.web import db_session, limiter
-from portal.staff import bp
+from core import clock
+from core.errors import DomainError
+from core.web import db_session, limiter
+from portal.staff.blueprint import bp
 from portal.staff.nav import nav_for
 from tickets.access import require
 from tickets.models import StaffUser, Ticket

@@ -10,16 +10,17 @@ from flask_babel import gettext
 
 from bot.engine import handoff as chats
 from bot.engine.models import QUEUE_LABELS, ChatMessage, Handoff, Queue
-from hotline.errors import DomainError
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import db_session
-from portal.staff import bp
+from core.errors import DomainError, ValidationError
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import db_session
 from portal.staff.auth import current_staff, require_action
+from portal.staff.blueprint import bp
 from portal.staff.nav import register_nav
 from tickets.access import can
+from tickets.canned import list_canned_replies
 from tickets.models import KIND_LABELS, Kind
-from tickets.workflow import TicketDraft, ValidationError
+from tickets.workflow import TicketDraft
 
 register_nav("staff.chat_queue", N_("Chats"), "chat", 40)
 
@@ -27,10 +28,6 @@ LONG_WAIT_SECONDS = 25  # the service target for the average wait (平均排队�
 
 
 def _canned() -> list[Any]:
-    try:
-        from tickets.canned import list_canned_replies
-    except ImportError:  # the staff console's canned replies are not there yet
-        return []
     return list_canned_replies(db_session(), scope="chat")
 
 

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, flash, request, stream_with_context
 from flask_babel import gettext
 
-from hotline.errors import DomainError
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import current_locale, db_session
-from portal.staff import bp
+from core.errors import DomainError
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import current_locale, db_session
+from portal.staff.blueprint import bp
 from tickets.access import visible_contact
 from tickets.models import (
+    CLOSE_REASON_LABELS,
     KIND_LABELS,
     ROLE_LABELS,
     SATISFACTION_LABELS,
@@ -56,14 +57,6 @@ ACTION_LABELS = {
     "answer_survey": N_("Citizen answered the survey"),
     "close_no_response": N_("Closed without a survey answer"),
     "reopen": N_("Reopened by a supervisor"),
-}
-
-CLOSE_REASON_LABELS = {
-    "direct": N_("Answered directly"),
-    "rejected": N_("Rejected"),
-    "merged": N_("Merged"),
-    "surveyed": N_("Callback done"),
-    "no_response": N_("No survey answer"),
 }
 
 # Bounded so that one click cannot make the server write a file of millions of lines; narrow

@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import current_app, render_template, request
 
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import current_locale, db_session
 from delivery.inbox import SUPERVISORS, department_recipient, staff_inbox
 from delivery.render import RenderSettings
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import current_locale, db_session
-from portal.staff import bp
 from portal.staff.auth import current_staff
+from portal.staff.blueprint import bp
 from portal.staff.nav import register_nav
 from tickets.models import Role, StaffUser
 

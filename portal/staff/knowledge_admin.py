@@ -16,14 +16,14 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from hotline.errors import DomainError, NotFound
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import db_session
+from core.errors import DomainError, NotFound, ValidationError
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import db_session
 from knowledge import operations, queries
 from knowledge.models import GAP_STATUS_LABELS, Faq, KnowledgeGap
-from portal.staff import bp
 from portal.staff.auth import require_action
+from portal.staff.blueprint import bp
 from portal.staff.helpers import (
     CHANNEL_LABELS,
     EXPORT_MAX_ROWS,
@@ -36,7 +36,6 @@ from portal.staff.helpers import (
 )
 from portal.staff.nav import register_nav
 from tickets.queries import active_departments
-from tickets.workflow import ValidationError
 
 register_nav("staff.knowledge_faqs", N_("Knowledge base"), "manage_knowledge", order=63)
 

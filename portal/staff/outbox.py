@@ -7,16 +7,17 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from core.errors import DomainError
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import current_locale, db_session
 from delivery import outbox
 from delivery.models import OutboxStatus
 from delivery.render import RenderSettings, render_message
-from hotline.errors import DomainError
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import current_locale, db_session
-from portal.staff import bp
 from portal.staff.auth import require_action
+from portal.staff.blueprint import bp
 from portal.staff.nav import register_nav
+from tickets import staff_admin
 
 register_nav("staff.outbox_list", N_("Outbox"), "manage_outbox", 90)
 
@@ -79,9 +80,9 @@ def _act(message_id: int, action: Any, done: str) -> Any:
 
 @bp.post("/outbox/<int:message_id>/retry")
 def outbox_retry(message_id: int) -> Any:
-    return _act(message_id, outbox.retry_message, N_("Message %(id)s will be sent again."))
+    return _act(message_id, staff_admin.retry_message, N_("Message %(id)s will be sent again."))
 
 
 @bp.post("/outbox/<int:message_id>/drop")
 def outbox_drop(message_id: int) -> Any:
-    return _act(message_id, outbox.drop_message, N_("Message %(id)s was dropped."))
+    return _act(message_id, staff_admin.drop_message, N_("Message %(id)s was dropped."))

@@ -8,11 +8,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from hotline.errors import DomainError
-from hotline.i18n import N_
-from hotline.web import db_session
-from portal.staff import bp
+from core.errors import DomainError
+from core.i18n import N_
+from core.web import db_session
 from portal.staff.auth import require_action
+from portal.staff.blueprint import bp
 from portal.staff.helpers import flash_domain_error
 from portal.staff.nav import register_nav
 from tickets import quality

@@ -12,12 +12,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext
 from sqlalchemy import select
 
-from hotline.errors import DomainError, NotFound, PermissionDenied
-from hotline.i18n import N_
-from hotline.inputs import optional_id
-from hotline.web import current_locale, db_session
-from portal.staff import bp
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.i18n import N_
+from core.inputs import optional_id
+from core.web import current_locale, db_session
+from knowledge.search import search_faq
 from portal.staff.auth import current_staff, require_action
+from portal.staff.blueprint import bp
 from portal.staff.helpers import (
     EXPORT_MAX_ROWS,
     csv_response,
@@ -225,11 +226,7 @@ def _ticket(number: str) -> Ticket:
 
 
 def _faq_hits(ticket: Ticket) -> list[Any]:
-    """FAQ entries matching the ticket (the best answer first), once the knowledge base exists."""
-    try:
-        from knowledge.search import search_faq
-    except ImportError:
-        return []
+    """FAQ entries matching the ticket (the best answer first)."""
     query = f"{ticket.title} {ticket.description}"[:200]
     try:
         result = search_faq(db_session(), query, limit=3, channel="staff", log_gap=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from portal.webchat import bp
+from portal.webchat.blueprint import bp
 
 
 @bp.get("/")

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from bot.engine import InboundMessage, Location, Reply, handle_message
 from bot.engine.models import Conversation, Handoff
+from core import clock
 from delivery.models import OutboxMessage
-from hotline import clock
 from tickets.models import Ticket
 
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.json"))

@@ -25,10 +25,10 @@ from bot.engine.handoff import (
 )
 from bot.engine.metrics import chat_figures
 from bot.engine.models import Conversation, Handoff
+from core import clock
+from core.db import Database
+from core.errors import PermissionDenied
 from delivery.models import OutboxMessage
-from hotline import clock
-from hotline.db import Database
-from hotline.errors import PermissionDenied
 from tickets.models import StaffUser
 from tickets.workflow import TicketDraft
 

@@ -18,8 +18,9 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def knowledge(db: Session, departments: dict[str, Department]) -> None:
-    seed = pytest.importorskip("knowledge.seed")
-    seed.seed_starter_knowledge(db)
+    from knowledge.seed import seed_starter_knowledge
+
+    seed_starter_knowledge(db)
     db.commit()
 
 

@@ -8,19 +8,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, NotFound, PermissionDenied
 from delivery.models import OutboxMessage
-from delivery.outbox import (
-    count_by_status,
-    drop_message,
-    enqueue_message,
-    list_messages,
-    retry_message,
-)
-from hotline.errors import Conflict, NotFound, PermissionDenied
+from delivery.outbox import count_by_status, enqueue_message, list_messages
 from tickets import workflow
 from tickets.access import CitizenActor
 from tickets.citizens import get_or_create_citizen
 from tickets.models import Department, StaffUser, Ticket
+from tickets.staff_admin import drop_message, retry_message
 
 
 def _count(db: Session, **where: object) -> int:

@@ -12,11 +12,11 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from core import clock
+from core.db import Database
 from delivery.models import OutboxMessage
 from delivery.render import RenderSettings
 from delivery.worker import Worker, WorkerSettings
-from hotline import clock
-from hotline.db import Database
 from tests.delivery.conftest import FakeSender
 
 pytestmark = pytest.mark.postgres

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from delivery.jobs import default_jobs
+from core import clock
 from delivery.models import JobLock
 from delivery.scheduler import Job, Scheduler, release_lock, run_job, try_lock
-from hotline import clock
+from hotline.jobs import default_jobs
 
 pytestmark = pytest.mark.date_matrix
 
@@ -117,8 +117,8 @@ def test_the_default_jobs_on_the_demo_data(app: Flask) -> None:
     is reminded once, while it stays open for the citizen's answer."""
     from sqlalchemy import select
 
+    from hotline.demo import seed_demo
     from tickets.models import Ticket
-    from tickets.seed import seed_demo
 
     sessions = app.extensions["hotline_db"].session
     with sessions() as session:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery.models import OutboxMessage
 from delivery.outbox import dead_letter_stuck_messages, enqueue_message
 from delivery.worker import Worker, WorkerSettings, backoff_delay
-from hotline import clock
 from tests.delivery.conftest import FakeSender, PermanentFailure, TemporaryFailure, always
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)

@@ -8,11 +8,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.db import Base
 from hotline import migrate
-from hotline.db import Base
+from hotline.demo import seed_demo
 from knowledge.models import Faq
 from knowledge.search import forget_indexes
-from tickets.seed import seed_demo
 
 
 @pytest.fixture

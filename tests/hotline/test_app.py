@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.config import load_config
+from core.config import load_config
 from hotline.factory import create_app
 
 

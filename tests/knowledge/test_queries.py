@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import ValidationError
 from knowledge import operations, queries
 from knowledge.models import Faq, GapStatus, KnowledgeGap
 from tickets.access import SYSTEM
-from tickets.workflow import ValidationError
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 

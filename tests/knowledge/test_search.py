@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from knowledge import operations, queries
 from knowledge.matcher import Entry, Match
 from knowledge.models import Faq, GapStatus, KnowledgeEvent, KnowledgeGap
@@ -186,7 +186,7 @@ def test_queries(db: Session, faqs: dict[str, Faq]) -> None:
 
 
 def test_update_faq_validates(db: Session, faqs: dict[str, Faq]) -> None:
-    from tickets.workflow import ValidationError
+    from core.errors import ValidationError
 
     with pytest.raises(ValidationError):
         operations.update_faq(db, faqs["fund"], answer="  ", actor=SYSTEM)

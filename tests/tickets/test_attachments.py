@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ValidationError
 from tests.portal.citizen.helpers import PDF_BYTES, png_bytes
 from tickets import attachments
 from tickets.access import CitizenActor
 from tickets.attachments import MAX_BYTES, Upload, attach_files, store_uploads
 from tickets.models import Attachment
-from tickets.workflow import ValidationError
 
 
 def _up(data: bytes, name: str) -> Upload:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery.models import OutboxMessage
-from hotline import clock
 from tests.conftest import at
 from tickets.calendar import load_calendar
 from tickets.callbacks import close_unanswered_surveys, send_survey_reminders, sent_before

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from delivery.models import OutboxMessage
-from hotline import clock
 from tests.conftest import at
 from tickets import workflow
 from tickets.models import StaffUser, Ticket

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from hotline import clock
+from core import clock
 from tests.conftest import at
 from tickets import workflow
 from tickets.access import CitizenActor

@@ -6,12 +6,11 @@ import datetime as dt
 
 import pytest
 
-from hotline import clock
-from hotline.errors import Conflict, PermissionDenied
+from core import clock
+from core.errors import Conflict, PermissionDenied, ValidationError
 from tests.conftest import at
 from tickets import quality
 from tickets.access import SYSTEM
-from tickets.workflow import ValidationError
 
 
 def _closed_tickets(make_ticket, n, department="chengguan"):
@@ -77,7 +76,7 @@ def test_future_week_is_refused(db, staff) -> None:
 
 
 def test_the_scheduler_draws_last_weeks_sample_once(db, make_ticket) -> None:
-    from delivery.jobs import default_jobs, quality_sample_job
+    from hotline.jobs import default_jobs, quality_sample_job
 
     assert "quality_sample" in {job.name for job in default_jobs({})}
     _closed_tickets(make_ticket, 10)

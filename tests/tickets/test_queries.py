@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hotline import clock
+from core import clock
 from tests.conftest import workdays_ago
 from tickets import queries, workflow
 from tickets.models import Stage, Supervision

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import clock
+from core import clock
+from hotline.demo import seed_demo
 from tests.conftest import TIMEZONE
 from tickets.calendar import load_calendar
 from tickets.models import Department, StaffUser, Ticket, TicketEvent
-from tickets.seed import DEMO_TICKETS, seed_demo
+from tickets.seed import DEMO_TICKETS
 
 pytestmark = pytest.mark.date_matrix
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hotline.errors import DomainError
+from core.errors import DomainError
 from tickets.sla import (
     TOTAL_DAYS,
     WorkCalendar,

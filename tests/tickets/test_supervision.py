@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from hotline import clock
+from core import clock
 from tests.conftest import at
 from tickets.calendar import load_calendar, set_calendar_override
 from tickets.models import Ticket

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from hotline import clock
+from core import clock
 from tickets.survey_links import SurveyLinkError, make_survey_token, read_survey_token
 
 

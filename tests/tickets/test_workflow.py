@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
+from core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from delivery.models import OutboxMessage
-from hotline import clock
-from hotline.errors import Conflict, DomainError, PermissionDenied
 from tests.conftest import at
 from tickets import workflow
 from tickets.access import SYSTEM, CitizenActor
 from tickets.models import Stage, Survey, Ticket, TicketEvent
-from tickets.workflow import StageError, TicketDraft, ValidationError
+from tickets.workflow import StageError, TicketDraft
 
 
 def _event_count(db, ticket: Ticket) -> int:

@@ -4,8 +4,6 @@ import pytest
 
 from tests.portal.citizen.helpers import form
 
-pytest.importorskip("knowledge.search")
-
 
 @pytest.fixture
 def faqs(db, departments):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from hotline import clock
+from core import clock
 from tests.conftest import at
 from tickets.console_models import CannedReply, QualityInspection
 from tickets.models import Department, HolidayOverride, StaffUser

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hotline import clock
+from core import clock
 from tickets.models import Role
 
 pytestmark = pytest.mark.date_matrix  # session expiry and lockout run on the clock

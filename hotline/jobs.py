@@ -1,7 +1,9 @@
-"""The periodic jobs the scheduler runs (names are what ``flask --app app run-job`` takes)."""
+"""The periodic jobs the scheduler runs, wired here in the composition root from the domains'
+functions (names are what ``flask --app app run-job`` takes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,12 +12,16 @@ from sqlalchemy.orm import Session
 from delivery.outbox import dead_letter_stuck_messages
 from delivery.scheduler import Job
 from delivery.worker import WorkerSettings
+from tickets.access import SYSTEM
+from tickets.calendar import local_today
+from tickets.callbacks import close_unanswered_surveys, send_survey_reminders
+from tickets.notify import notify_supervision_changes
+from tickets.quality import sample_week, week_start_of
+from tickets.supervision import refresh_supervision
 
 
 def refresh_supervision_job(session: Session) -> int:
     """监察状态 refresh (set-based), then one notice per change to yellow or red."""
-    from tickets.notify import notify_supervision_changes
-    from tickets.supervision import refresh_supervision
 
     refresh_supervision(session)
     return notify_supervision_changes(session)
@@ -23,7 +29,6 @@ def refresh_supervision_job(session: Session) -> int:
 
 def survey_callbacks_job(session: Session) -> int:
     """Close surveys unanswered for 3 working days, remind those unanswered for 1."""
-    from tickets.callbacks import close_unanswered_surveys, send_survey_reminders
 
     return close_unanswered_surveys(session) + send_survey_reminders(session)
 
@@ -31,11 +36,6 @@ def survey_callbacks_job(session: Session) -> int:
 def quality_sample_job(session: Session) -> int:
     """工单质检: once a week is over, draw its sample of each department's closed tickets
     (safe to run again: departments already sampled for that week are skipped)."""
-    import datetime as dt
-
-    from tickets.access import SYSTEM
-    from tickets.calendar import local_today
-    from tickets.quality import sample_week, week_start_of
 
     last_week = week_start_of(local_today(session)) - dt.timedelta(days=7)
     return len(sample_week(session, last_week, actor=SYSTEM))

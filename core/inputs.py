@@ -9,7 +9,7 @@
 - Enumerated parameters are checked against their allowed values.
 
 The web adapters call :func:`check_text` from one ``before_request`` hook (see
-``hotline.web.screen_request``); message channels (WeChat, Telegram, switchboards) call
+``core.web.screen_request``); message channels (WeChat, Telegram, switchboards) call
 :func:`check_text` on what they receive. Flask-free, so the domain and the channels may use it.
 """
 
@@ -19,8 +19,8 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from hotline.errors import DomainError
-from hotline.i18n import N_
+from core.errors import DomainError
+from core.i18n import N_
 
 # The largest id any table holds: ids are INTEGER, 32 bits on PostgreSQL. SQLite's integers are
 # wider, but both databases must give the same answer for the same input.

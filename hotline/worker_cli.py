@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
-from delivery.jobs import default_jobs
 from delivery.render import RenderSettings
 from delivery.scheduler import Scheduler, run_job
 from delivery.worker import Worker, WorkerSettings
+from hotline.jobs import default_jobs
 
 
 def render_settings(config: Mapping[str, Any]) -> RenderSettings:
@@ -37,7 +37,7 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def register_cli(app: Any) -> None:  # a Flask app; typed loosely so delivery never imports Flask
+def register_cli(app: Any) -> None:
     def _database() -> Any:
         return app.extensions["hotline_db"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.i18n import translate
+from core.i18n import N_, translate
 
 
 class DomainError(Exception):
@@ -34,3 +34,13 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     http_status = 409
+
+
+class ValidationError(DomainError):
+    """Bad input; ``fields`` maps a field name to its (translatable) message."""
+
+    http_status = 422
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(N_("Please correct the marked fields."))
+        self.fields = fields

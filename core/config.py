@@ -14,7 +14,7 @@ from typing import Any
 PREFIX = "HOTLINE_"
 
 DEFAULTS: dict[str, Any] = {
-    "DATABASE_URL": "sqlite:///instance/hotline.db",
+    "DATABASE_URL": "sqlite:///instance/core.db",
     "SECRET_KEY": None,  # required outside debug/testing; see create_app
     "TIMEZONE": "Asia/Shanghai",
     "DEFAULT_LOCALE": "zh_CN",

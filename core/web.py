@@ -13,14 +13,14 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
-from hotline import i18n
-from hotline.db import Database
-from hotline.inputs import MAX_INT, check_text
+from core import i18n
+from core.db import Database
+from core.inputs import MAX_INT, check_text
 
 
 class _CatalogueDomain(Domain):
     """Flask-Babel turns "zh_CN" into zh_Hans_CN, which gettext cannot find in the ``zh_CN``
-    catalogue folders; use the merged catalogues of :mod:`hotline.i18n`, which map it back."""
+    catalogue folders; use the merged catalogues of :mod:`core.i18n`, which map it back."""
 
     def get_translations(self) -> Any:
         return i18n.translations_for(str(get_locale() or i18n.DEFAULT_LOCALE))
@@ -93,7 +93,7 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def install_input_policy(app: Flask) -> None:
-    """The edge of every web adapter (see :mod:`hotline.inputs`): bounded ``int`` path values,
+    """The edge of every web adapter (see :mod:`core.inputs`): bounded ``int`` path values,
     and one screen of every text a request carries before any view reads it. Call before
     blueprints are registered (their rules compile with the converter in place)."""
     app.url_map.converters["int"] = BoundedIntConverter
