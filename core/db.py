@@ -8,6 +8,7 @@ request, webhook, bot update, worker job) owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,12 +123,17 @@ class Database:
         timezone: str = "Asia/Shanghai",
         echo: bool = False,
         sqlite_immediate: bool = True,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
+        """``settings`` go into every session's ``info`` (a domain's configured values, read once
+        at start-up by the composition root)."""
         self.url = url
         self.engine = make_engine(url, echo=echo, sqlite_immediate=sqlite_immediate)
         self.timezone = timezone
         self.sessionmaker = sessionmaker(
-            bind=self.engine, expire_on_commit=False, info={"timezone": timezone}
+            bind=self.engine,
+            expire_on_commit=False,
+            info={"timezone": timezone, **(settings or {})},
         )
 
     @property

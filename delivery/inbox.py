@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from delivery.models import OutboxMessage, OutboxStatus
@@ -21,8 +22,18 @@ from delivery.render import RenderSettings, UnknownTemplate, render_message
 SUPERVISORS = "supervisors"
 
 
+DEPARTMENT_PREFIX = "department:"
+
+
 def department_recipient(department_id: int) -> str:
-    return f"department:{department_id}"
+    """A department's staff inbox: ``department:<id>``."""
+    return f"{DEPARTMENT_PREFIX}{department_id}"
+
+
+def department_recipient_sql(department_id: Any) -> Any:
+    """The same address built in SQL from a column, for set-based queuing
+    (``outbox.enqueue_selected``)."""
+    return literal(DEPARTMENT_PREFIX) + cast(department_id, String)
 
 
 @dataclass(frozen=True)

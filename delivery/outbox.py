@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Integer, Select, func, literal, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.db import JSONType, UTCDateTime
 from core.errors import Conflict, NotFound
 from core.i18n import N_
 from delivery.models import OutboxMessage, OutboxStatus
@@ -49,6 +51,53 @@ def enqueue_message(
     session.add(message)
     session.flush()
     return message
+
+
+def enqueue_selected(
+    session: Session,
+    source: Select[Any],
+    *,
+    idempotency_key: Any,
+    audience: Any,
+    channel: Any,
+    recipient: Any,
+    template: Any,
+    params: Any,
+    ticket_id: Any = None,
+    locale: Any = "zh_CN",
+) -> None:
+    """:func:`enqueue_message` for every row of ``source``, in one INSERT … SELECT: each keyword is
+    a SQL expression over ``source``'s tables (or a plain value). A key already queued is skipped,
+    so running it again queues nothing twice."""
+
+    def sql(value: Any, type_: Any = None) -> Any:
+        if isinstance(value, ColumnElement) or hasattr(value, "__clause_element__"):
+            return value
+        return literal(value, type_) if type_ is not None else literal(value)
+
+    now = literal(clock.now(), UTCDateTime())
+    values = {
+        "idempotency_key": sql(idempotency_key),
+        "audience": sql(audience),
+        "channel": sql(channel),
+        "recipient": sql(recipient),
+        "template": sql(template),
+        "params": type_coerce(params, JSONType()),
+        "locale": sql(locale),
+        "ticket_id": sql(ticket_id, Integer()),
+        "status": literal(OutboxStatus.PENDING),
+        "attempts": literal(0),
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_for(OutboxMessage)
+        .from_select(list(values), source.with_only_columns(*values.values()))
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    session.execute(statement)
 
 
 # -- dead letters (the admin console) ------------------------------------------------------------

@@ -71,8 +71,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
 
+    from knowledge.search import Thresholds
+
     app.extensions["hotline_db"] = Database(
-        config["DATABASE_URL"], timezone=config["TIMEZONE"], echo=bool(config["SQL_ECHO"])
+        config["DATABASE_URL"],
+        timezone=config["TIMEZONE"],
+        echo=bool(config["SQL_ECHO"]),
+        settings={"knowledge.thresholds": Thresholds.from_config(config)},
     )
     init_db_session(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: config["TIMEZONE"])
@@ -81,6 +86,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     install_input_policy(app)
     register_outbox_templates()
+    register_channels()
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)
@@ -103,6 +109,16 @@ def register_outbox_templates() -> None:
 
     ticket_messages.register()
     chat_messages.register()
+
+
+def register_channels() -> None:
+    """Every channel adapter declares what its channel can do (``bot.engine.channels``), so that
+    the engine never branches on a channel's name. The web chat registers nothing: it polls."""
+    from bot.telegram.channel import register_channels as register_telegram
+    from wechat.channel import register_channels as register_wechat
+
+    register_wechat()
+    register_telegram()
 
 
 def _register_blueprints(app: Flask) -> None:

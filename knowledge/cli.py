@@ -1,7 +1,8 @@
-"""``flask --app app knowledge import|export|ask|eval``.
+"""``flask --app app knowledge import|export|ask``.
 
 Deliberately free of Flask imports (the domain may not import a web framework): the app object is
 handed in by :func:`hotline.cli.register_cli` and only its click group and extensions are used.
+Measuring the matcher is the knowledge lab's job, not the product's: ``lab/knowledge/evaluate.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _database(app: Any) -> Any:
 def register_cli(app: Any) -> None:
     @app.cli.group("knowledge")
     def knowledge_group() -> None:
-        """The FAQ knowledge base: import, export, ask, evaluate."""
+        """The FAQ knowledge base: import, export, ask."""
 
     @knowledge_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -88,45 +89,3 @@ def register_cli(app: Any) -> None:
             )
         if not matches:
             click.echo("(no candidate)")
-
-    @knowledge_group.command("eval")
-    @click.argument(
-        "path",
-        required=False,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    )
-    @click.option(
-        "--synthetic",
-        default=20_000,
-        show_default=True,
-        help="Size of the synthetic base (0: skip).",
-    )
-    @click.option(
-        "--tune",
-        is_flag=True,
-        help="Tune the shipped thresholds on dev instead of using the configured ones.",
-    )
-    def eval_command(path: Path | None, synthetic: int, tune: bool) -> None:
-        """Evaluate the matcher and two baselines on an evaluation CSV (default: the shipped one)
-        against the FAQs in the database."""
-        from knowledge.evaluation import SHIPPED_EVAL, load_cases, run_evaluation
-        from knowledge.search import load_entries, load_synonyms, thresholds_for
-
-        cases = load_cases(path or SHIPPED_EVAL)
-        with _database(app).session() as session:
-            entries = load_entries(session)
-            synonyms = load_synonyms(session)
-            limits = thresholds_for(session)
-        if not entries:
-            raise click.ClickException("the knowledge base is empty: run seed-demo or import")
-        try:
-            run_evaluation(
-                entries,
-                synonyms,
-                cases,
-                synthetic_total=synthetic,
-                shipped_thresholds=None if tune else limits,
-                echo=click.echo,
-            )
-        except ValueError as error:
-            raise click.ClickException(str(error)) from error

@@ -32,7 +32,7 @@ A search runs in two stages so that it stays fast on a large base:
    shortlisted FAQ a posterior over the shortlist: it learns which features tell an FAQ's many
    wordings apart from its neighbours', where the lexical score only measures overlap. A small
    logistic model (:class:`Calibration`, fitted on held-out wordings by
-   :func:`knowledge.evaluation.fit_calibration`) combines the lexical score, the posterior and
+   ``fit_calibration`` in lab/knowledge/evaluation.py) combines the lexical score, the posterior and
    how far each leads the best other candidate into the probability that the candidate is the
    FAQ asked about. That probability is the score, and the ranking.
 
@@ -139,8 +139,8 @@ class Calibration:
     pooled), so a candidate scores well only when it explains the question better than the
     knowledge base in general does, also when it is the only candidate.
 
-    Fitted by ``knowledge.evaluation.fit_calibration`` on the shipped FAQs' own wordings, each
-    held out in turn (5 folds), plus out-of-scope questions; ``scripts/bench_knowledge.py --fit``
+    Fitted by ``fit_calibration`` (lab/knowledge/evaluation.py) on the shipped FAQs' own wordings, each
+    held out in turn (5 folds), plus out-of-scope questions; ``lab/knowledge/bench.py --fit``
     refits and prints these numbers. Signals (``FEATURES``): the lexical score and three of its
     parts, the keyword and guard signals, the naive-Bayes posterior, how far the lexical score,
     the posterior and the best single wording's score lead the best *other* candidate, the

@@ -1,6 +1,6 @@
 """Answering a citizen's question: the in-memory index, the two thresholds, and the gap log.
 
-``search_faq`` is what every channel calls. Scores are floats from 0 to 1 (see
+``answer_question`` is what every channel calls. Scores are floats from 0 to 1 (see
 :mod:`knowledge.matcher`). With the best score at or above ``high`` (and clearly ahead of the
 runner-up) the answer is given; between ``low`` and ``high`` the caller shows "您是不是想问" with
 the numbered suggestions; below ``low`` there is no answer and the caller offers a ticket or a
@@ -16,9 +16,9 @@ the next search, and a search otherwise never rebuilds.
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.config import load_config
 from core.db import StateEntry
 from core.errors import DomainError
 from core.i18n import N_
@@ -44,12 +45,13 @@ SEARCH_CHANNELS = ("web", "wechat", "telegram", "phone", "sms", "staff")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Chosen on the dev half of ``knowledge/data/eval.csv`` plus the "tune" half of the
-    out-of-scope questions (``knowledge.evaluation.cross_validated_tune`` on
+    """Chosen on the dev half of ``lab/knowledge/data/eval.csv`` plus the "tune" half of the
+    out-of-scope questions (``lab/knowledge/evaluation.py: cross_validated_tune`` on
     ``tuning_groups``; see docs/knowledge.md).
 
     Override with ``HOTLINE_KNOWLEDGE_HIGH``, ``HOTLINE_KNOWLEDGE_LOW``,
-    ``HOTLINE_KNOWLEDGE_MARGIN`` and ``HOTLINE_KNOWLEDGE_FLOOR``, or per session with
+    ``HOTLINE_KNOWLEDGE_MARGIN`` and ``HOTLINE_KNOWLEDGE_FLOOR`` (or ``create_app`` overrides
+    ``KNOWLEDGE_HIGH`` …): read once when the app starts, into every session's
     ``session.info["knowledge.thresholds"]``.
     """
 
@@ -64,14 +66,22 @@ class Thresholds:
     floor: float = 0.3
 
     @classmethod
-    def from_environment(cls) -> Thresholds:
+    def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
         default = cls()
         return cls(
-            high=float(os.environ.get("HOTLINE_KNOWLEDGE_HIGH", default.high)),
-            low=float(os.environ.get("HOTLINE_KNOWLEDGE_LOW", default.low)),
-            margin=float(os.environ.get("HOTLINE_KNOWLEDGE_MARGIN", default.margin)),
-            floor=float(os.environ.get("HOTLINE_KNOWLEDGE_FLOOR", default.floor)),
+            high=float(config.get("KNOWLEDGE_HIGH", default.high)),
+            low=float(config.get("KNOWLEDGE_LOW", default.low)),
+            margin=float(config.get("KNOWLEDGE_MARGIN", default.margin)),
+            floor=float(config.get("KNOWLEDGE_FLOOR", default.floor)),
         )
+
+    @classmethod
+    def from_environment(cls) -> Thresholds:
+        """For tools outside the app (the lab's benchmark)."""
+        return cls.from_config(load_config())
+
+
+DEFAULT_THRESHOLDS = Thresholds()
 
 
 class QueryError(DomainError):
@@ -241,7 +251,7 @@ def forget_indexes() -> None:
 
 def thresholds_for(session: Session) -> Thresholds:
     configured = session.info.get("knowledge.thresholds")
-    return configured if isinstance(configured, Thresholds) else Thresholds.from_environment()
+    return configured if isinstance(configured, Thresholds) else DEFAULT_THRESHOLDS
 
 
 def clean_query(query: str | None) -> str:
@@ -255,7 +265,7 @@ def clean_query(query: str | None) -> str:
     return text
 
 
-def search_faq(
+def answer_question(
     session: Session,
     query: str,
     *,
@@ -264,8 +274,10 @@ def search_faq(
     log_gap: bool = True,
     thresholds: Thresholds | None = None,
 ) -> SearchResult:
-    """Answer a question from the knowledge base. Raises :class:`QueryError` for an empty or
-    over-long question. Counts the answer's hit, or logs the question as a knowledge gap."""
+    """Answer a question from the knowledge base: a write, not only a read — it counts the
+    answer's hit, or logs the question as a knowledge gap (``log_gap=False`` for text that is
+    not a question asked, such as a ticket's description). Raises :class:`QueryError` for an
+    empty or over-long question."""
     text = clean_query(query)
     if channel not in SEARCH_CHANNELS:
         raise QueryError(N_("Unknown channel: %(channel)s"), channel=channel[:20])

@@ -1,17 +1,32 @@
 """The starter knowledge base shipped with the product (``knowledge/data``): FAQs for a Chinese
 city hotline and the default synonym table. Safe to run twice: an existing FAQ (same question)
-or synonym is left as staff may have edited it."""
+or synonym is left as staff may have edited it.
+
+The evaluation set and the lab that measures and tunes the matcher are not shipped: they are in
+``lab/knowledge``, outside the installed packages."""
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.csvio import import_faqs
-from knowledge.evaluation import SHIPPED_FAQS, load_synonyms_file
 from knowledge.models import Faq, Synonym
 from knowledge.search import bump_version
 from tickets.access import SYSTEM
+
+DATA = Path(__file__).resolve().parent / "data"
+SHIPPED_FAQS = DATA / "faqs.csv"
+SHIPPED_SYNONYMS = DATA / "synonyms.csv"
+
+
+def load_synonyms_file(path: Path | str = SHIPPED_SYNONYMS) -> dict[str, str]:
+    """A synonyms CSV (``term,canonical``) as a dict."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return {r["term"].strip(): r["canonical"].strip() for r in csv.DictReader(handle)}
 
 
 def seed_synonyms(session: Session) -> int:

@@ -52,6 +52,16 @@ def _own_department(actor: Actor, ticket: Ticket | None) -> bool:
     )
 
 
+def _citizen_of(actor: Actor, ticket: Ticket | None) -> bool:
+    """The citizen the ticket belongs to. A ticket without a citizen (an API submission without
+    a phone) is answered by whoever holds its signed survey link, which the adapter verified."""
+    return (
+        isinstance(actor, CitizenActor)
+        and ticket is not None
+        and (ticket.citizen_id is None or ticket.citizen_id == actor.citizen_id)
+    )
+
+
 Rule = Callable[[Actor, "Ticket | None"], bool]
 
 RULES: dict[str, Rule] = {
@@ -76,7 +86,7 @@ RULES: dict[str, Rule] = {
     "return_to_department": lambda a, t: _is(a, Role.REVIEWER, Role.SUPERVISOR),
     # Callback (回访)
     "record_callback": lambda a, t: _is(a, Role.OPERATOR, Role.REVIEWER),
-    "answer_survey": lambda a, t: isinstance(a, CitizenActor),
+    "answer_survey": lambda a, t: _citizen_of(a, t),
     "close_no_response": lambda a, t: isinstance(a, SystemActor),
     # Supervision
     "reopen": lambda a, t: _is(a, Role.SUPERVISOR),

@@ -52,6 +52,29 @@ def get_or_create_citizen(
     return citizen
 
 
+def submitting_citizen(
+    session: Session,
+    channel: str,
+    *,
+    phone: str | None,
+    name: str | None = None,
+    visitor_id: str | None = None,
+) -> Citizen | None:
+    """Who submits a ticket on a channel without accounts (the web portal, the JSON API): the one
+    identity policy for both.
+
+    A normalised mobile number is the identity (``phone:<mobile>``), so that the same person is
+    one citizen across visits, devices and doors, anonymous reports included (the reporter's
+    identity is kept for the hotline only: ``access.visible_contact``). Without a phone, a
+    visitor id the adapter keeps for the browser (``session:<id>``) stands in; without either the
+    ticket has no citizen."""
+    if phone:
+        return get_or_create_citizen(session, channel, f"phone:{phone}", name=name, phone=phone)
+    if visitor_id:
+        return get_or_create_citizen(session, channel, f"session:{visitor_id}", name=name)
+    return None
+
+
 def channel_recipient(session: Session, citizen_id: int | None, channel: str) -> str | None:
     """The address to reach a citizen on one channel (openid, chat id, web identity)."""
     if citizen_id is None:

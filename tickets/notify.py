@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select, type_coerce, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.db import JSONType, UTCDateTime
-from delivery.inbox import SUPERVISORS, department_recipient
+from delivery.inbox import SUPERVISORS, department_recipient, department_recipient_sql
 from delivery.models import OutboxMessage
-from delivery.outbox import enqueue_message
+from delivery.outbox import enqueue_message, enqueue_selected
 from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
 from tickets.citizens import channel_recipient
 from tickets.models import Channel, Department, Satisfaction, Ticket, TicketEvent
@@ -154,9 +151,7 @@ def notify_supervision_changes(session: Session) -> int:
     announced: to its department, and for red also to the supervisors. Two INSERT … SELECT and one
     UPDATE, whatever the number of tickets; returns the number of tickets announced."""
     dialect = session.get_bind().dialect.name
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     json_object = func.jsonb_build_object if dialect == "postgresql" else func.json_object
-    now = literal(clock.now(), UTCDateTime())
     unannounced = and_(
         Ticket.supervision.in_(("yellow", "red")),
         Ticket.supervision_notified.is_distinct_from(Ticket.supervision),
@@ -172,51 +167,29 @@ def notify_supervision_changes(session: Session) -> int:
         "due", cast(Ticket.due_date, String),
         "supervision", Ticket.supervision,
     )  # fmt: skip
-    template = case((Ticket.supervision == "red", "supervision_red"), else_="supervision_yellow")
-    columns = [
-        "idempotency_key",
-        "audience",
-        "channel",
-        "recipient",
-        "template",
-        "params",
-        "locale",
-        "ticket_id",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
-    audiences = (
-        ("", "department", literal("department:") + cast(Ticket.department_id, String), True),
-        (":supervisors", "supervisor", literal(SUPERVISORS), False),
+    tickets = select(Ticket.id).join(Department, Department.id == Ticket.department_id)
+    enqueue_selected(
+        session,
+        tickets.where(unannounced),
+        idempotency_key=_supervision_key(""),
+        audience="department",
+        channel="staff",
+        recipient=department_recipient_sql(Ticket.department_id),
+        template=case((Ticket.supervision == "red", "supervision_red"), else_="supervision_yellow"),
+        params=params,
+        ticket_id=Ticket.id,
     )
-    for suffix, audience, recipient, everyone in audiences:
-        source = (
-            select(
-                _supervision_key(suffix),
-                literal(audience),
-                literal("staff"),
-                recipient,
-                template if everyone else literal("supervision_red"),
-                type_coerce(params, JSONType()),
-                literal("zh_CN"),
-                Ticket.id,
-                literal("pending"),
-                literal(0),
-                now,
-                now,
-            )
-            .select_from(Ticket)
-            .join(Department, Department.id == Ticket.department_id)
-            .where(unannounced if everyone else and_(unannounced, Ticket.supervision == "red"))
-        )
-        statement = (
-            insert_for(OutboxMessage)
-            .from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        session.execute(statement)
+    enqueue_selected(
+        session,
+        tickets.where(unannounced, Ticket.supervision == "red"),
+        idempotency_key=_supervision_key(":supervisors"),
+        audience="supervisor",
+        channel="staff",
+        recipient=SUPERVISORS,
+        template="supervision_red",
+        params=params,
+        ticket_id=Ticket.id,
+    )
     announced = exists().where(OutboxMessage.idempotency_key == _supervision_key(""))
     result = session.execute(
         update(Ticket)

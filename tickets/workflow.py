@@ -8,6 +8,7 @@ never commits. A refused transition raises a :class:`DomainError` before anythin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import Conflict, DomainError, ValidationError
 from core.i18n import N_
-from tickets import notify
+from tickets import access, notify
 from tickets.access import Actor, CitizenActor, StaffUser, require
 from tickets.calendar import load_calendar, local_today
 from tickets.models import (
@@ -315,7 +316,7 @@ def resolve_directly(session: Session, ticket: Ticket, *, actor: Actor, answer: 
     """直接办结: the operator answers a consultation from the knowledge base and closes it."""
     require(actor, "resolve_directly", ticket)
     _expect_stage(ticket, Stage.SUBMITTED)
-    if ticket.kind != Kind.CONSULTATION:
+    if not _answerable_directly(ticket):
         raise StageError(N_("Only a consultation can be answered directly."))
     text = _clean_note(answer, required=True, what="answer")
     from_stage = ticket.stage
@@ -367,7 +368,7 @@ def mark_urgent(
 ) -> TicketEvent:
     """应急: sorts first in every list; the department hears at once."""
     require(actor, "mark_urgent", ticket)
-    if ticket.stage == Stage.CLOSED:
+    if ticket.stage == Stage.CLOSED.value:
         raise StageError(N_("A closed ticket cannot be marked urgent."))
     if ticket.urgent:
         raise Conflict(N_("Ticket %(number)s is already urgent."), number=ticket.number)
@@ -543,13 +544,23 @@ def return_to_department(
 # -- callback (回访) and closing -----------------------------------------------------------------
 
 
-def open_survey(session: Session, ticket: Ticket) -> Survey | None:
+def current_survey(session: Session, ticket: Ticket) -> Survey | None:
+    """The ticket's newest unanswered survey (a read; nothing is opened)."""
     return session.scalar(
         select(Survey)
         .where(Survey.ticket_id == ticket.id, Survey.answered_at.is_(None))
         .order_by(Survey.id.desc())
         .limit(1)
     )
+
+
+def survey_is_open(session: Session, ticket: Ticket, survey: Survey) -> bool:
+    """Whether this survey (e.g. the one a signed link names) can still be answered: the ticket
+    waits for its callback and this is its current, unanswered survey."""
+    if ticket.stage != Stage.CALLBACK or survey.answered_at is not None:
+        return False
+    current = current_survey(session, ticket)
+    return current is not None and current.id == survey.id
 
 
 def _finish_survey(
@@ -568,7 +579,7 @@ def _finish_survey(
             {"satisfaction": N_("Choose satisfied, basically satisfied or unsatisfied.")}
         )
     text = _clean_note(comment, required=False, what="comment")
-    survey = open_survey(session, ticket)
+    survey = current_survey(session, ticket)
     now = clock.now()
     if survey is None:  # a phone callback before any survey went out
         survey = Survey(
@@ -662,7 +673,7 @@ def close_without_response(session: Session, ticket: Ticket, *, actor: Actor) ->
     """(choice) A survey unanswered for 3 working days closes the ticket as "no response"."""
     require(actor, "close_no_response", ticket)
     _expect_stage(ticket, Stage.CALLBACK)
-    survey = open_survey(session, ticket)
+    survey = current_survey(session, ticket)
     now = clock.now()
     if survey is not None:
         survey.answered_at = now
@@ -677,10 +688,7 @@ def reopen_ticket(session: Session, ticket: Ticket, *, actor: Actor, reason: str
     re-review paths (transfer, or return to the department with 5/15 days) continue."""
     require(actor, "reopen", ticket)
     _expect_stage(ticket, Stage.CLOSED)
-    if (
-        ticket.close_reason not in (CloseReason.SURVEYED, CloseReason.NO_RESPONSE)
-        or ticket.department_id is None
-    ):
+    if not _reopenable(ticket):
         raise StageError(N_("Only a ticket a department has handled can be reopened."))
     text = _clean_note(reason, required=True)
     from_stage = ticket.stage
@@ -690,6 +698,53 @@ def reopen_ticket(session: Session, ticket: Ticket, *, actor: Actor, reason: str
     ticket.needs_supervisor = False
     return _record(
         session, ticket, "reopen", actor=actor, from_stage=from_stage, note=text, public=False
+    )
+
+
+def _answerable_directly(ticket: Ticket) -> bool:
+    return ticket.kind == Kind.CONSULTATION
+
+
+def _reopenable(ticket: Ticket) -> bool:
+    """Closed after a department handled it and the citizen answered (or did not)."""
+    return (
+        ticket.close_reason in (CloseReason.SURVEYED, CloseReason.NO_RESPONSE)
+        and ticket.department_id is not None
+    )
+
+
+def _at(*stages: Stage) -> Callable[[Ticket], bool]:
+    values = {stage.value for stage in stages}
+    return lambda ticket: ticket.stage in values
+
+
+# action → when the ticket itself allows it (the stage, and a few conditions of the transition);
+# who may is ``access``. The staff console asks :func:`available_actions` instead of re-deriving.
+APPLIES: dict[str, Callable[[Ticket], bool]] = {
+    "dispatch": _at(Stage.SUBMITTED),
+    "resolve_directly": lambda t: _at(Stage.SUBMITTED)(t) and _answerable_directly(t),
+    "reject": _at(Stage.SUBMITTED),
+    "merge": _at(Stage.SUBMITTED),
+    "accept": _at(Stage.DEPT_REVIEW),
+    "return_to_operator": _at(Stage.DEPT_REVIEW),
+    "reply": _at(Stage.HANDLING),
+    "pass_review": _at(Stage.RE_REVIEW),
+    "transfer": _at(Stage.RE_REVIEW),
+    "return_to_department": _at(Stage.RE_REVIEW),
+    "record_callback": _at(Stage.CALLBACK),
+    "answer_survey": _at(Stage.CALLBACK),
+    "close_no_response": _at(Stage.CALLBACK),
+    "reopen": lambda t: _at(Stage.CLOSED)(t) and _reopenable(t),
+    "mark_urgent": lambda t: t.stage != Stage.CLOSED.value and not t.urgent,
+}
+
+
+def available_actions(actor: Actor, ticket: Ticket) -> frozenset[str]:
+    """The transitions this actor may make on this ticket now."""
+    return frozenset(
+        action
+        for action, applies in APPLIES.items()
+        if applies(ticket) and access.can(actor, action, ticket)
     )
 
 

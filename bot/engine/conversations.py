@@ -9,14 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine import messages as _messages  # noqa: F401  (registers the chat templates)
+from bot.engine.channels import capabilities
 from bot.engine.models import ChatMessage, Conversation, Mode, Sender
 from bot.engine.types import Choice, Reply
 from core import clock
 from delivery.outbox import enqueue_message
 from tickets.citizens import get_or_create_citizen
-
-# Channels whose citizens are reached through the outbox; the web chat reads the messages table.
-PUSH_CHANNELS = ("wechat", "telegram")
 
 
 def _locked(session: Session, channel: str, user_id: str) -> Conversation | None:
@@ -109,8 +107,9 @@ def push_to_citizen(
     staff_name: str | None = None,
 ) -> None:
     """A message the citizen did not ask for at that moment (a staff reply, a pick-up or end
-    notice): the web chat polls for it; WeChat and Telegram citizens get it through the outbox."""
-    if conversation.channel not in PUSH_CHANNELS:
+    notice): a channel that can push (its adapter registered it so, see ``bot.engine.channels``)
+    gets it through the outbox; any other (the web chat) polls the messages table for it."""
+    if not capabilities(conversation.channel).can_push:
         return
     enqueue_message(
         session,

@@ -19,7 +19,17 @@ from bot.engine import faq, intents, status, wizard
 from bot.engine.conversations import add_message, open_conversation, replies_to
 from bot.engine.handoff import cancel_handoff, queue_position, start_handoff
 from bot.engine.hours import is_staffed, staffed_hours_text
-from bot.engine.models import QUEUE_LABELS, ChatMessage, Conversation, Handoff, Mode, Queue, Sender
+from bot.engine.models import (
+    QUEUE_LABELS,
+    ChatMessage,
+    Conversation,
+    Handoff,
+    HandoffReason,
+    HandoffStatus,
+    Mode,
+    Queue,
+    Sender,
+)
 from bot.engine.turn import Turn
 from bot.engine.types import InboundMessage, Reply
 from core import clock
@@ -127,7 +137,7 @@ def _respond(turn: Turn) -> None:
             _help(turn)
         return
     if intents.is_human(turn.text):
-        _hand_off(turn, reason="asked")
+        _hand_off(turn, reason=HandoffReason.ASKED)
         return
     if state.startswith("wizard_"):
         wizard.step(turn)
@@ -203,7 +213,7 @@ def _feedback_choices(turn: Turn) -> list[Any]:
     return [turn.choice("是", N_("Yes")), turn.choice("否", N_("No"))]
 
 
-def _answer(turn: Turn, hit: faq.FaqHit, others: list[faq.FaqHit]) -> None:
+def _answer(turn: Turn, hit: faq.ChatAnswer, others: list[faq.ChatAnswer]) -> None:
     turn.conversation.misses = 0
     turn.say_text(hit.answer)
     turn.say(N_("Did this answer solve your problem?"), *_feedback_choices(turn))
@@ -233,13 +243,13 @@ def _question(turn: Turn) -> None:
     turn.conversation.misses = (turn.conversation.misses or 0) + 1
     if turn.conversation.misses >= MISSES_BEFORE_HANDOFF:
         turn.say(N_("Sorry, I could not find an answer to that either."))
-        _hand_off(turn, reason="misses")
+        _hand_off(turn, reason=HandoffReason.MISSES)
         return
     turn.say(N_("Sorry, I could not find an answer. You can ask in other words, or:"))
     _offer(turn)
 
 
-def _show_suggestions(turn: Turn, suggestions: list[faq.FaqHit]) -> None:
+def _show_suggestions(turn: Turn, suggestions: list[faq.ChatAnswer]) -> None:
     lines = [turn.t(N_("Did you mean one of these? Reply with its number:"))]
     lines += [f"{i}. {s.question}" for i, s in enumerate(suggestions, start=1)]
     choices = [turn.choice(str(i), None) for i in range(1, len(suggestions) + 1)]
@@ -259,7 +269,7 @@ def _on_feedback(turn: Turn) -> bool:
         turn.say(N_("Glad it helped. Anything else? Just type your question."))
         return True
     if intents.is_no(turn.text):
-        suggestions = [faq.FaqHit.from_dict(s) for s in turn.data.get("suggestions") or []]
+        suggestions = [faq.ChatAnswer.from_dict(s) for s in turn.data.get("suggestions") or []]
         if suggestions:
             _show_suggestions(turn, suggestions)
         else:
@@ -270,7 +280,7 @@ def _on_feedback(turn: Turn) -> bool:
 
 
 def _on_suggestion(turn: Turn) -> bool:
-    suggestions = [faq.FaqHit.from_dict(s) for s in turn.data.get("suggestions") or []]
+    suggestions = [faq.ChatAnswer.from_dict(s) for s in turn.data.get("suggestions") or []]
     picked = intents.number_choice(turn.text, len(suggestions))
     if picked is not None:
         hit = suggestions[picked]
@@ -299,7 +309,7 @@ def _on_offer(turn: Turn) -> bool:
         wizard.start(turn)
         return True
     if key == "2":
-        _hand_off(turn, reason="asked")
+        _hand_off(turn, reason=HandoffReason.ASKED)
         return True
     return False
 
@@ -307,7 +317,7 @@ def _on_offer(turn: Turn) -> bool:
 # -- hand-off -----------------------------------------------------------------------------------
 
 
-def _hand_off(turn: Turn, *, reason: str) -> None:
+def _hand_off(turn: Turn, *, reason: HandoffReason) -> None:
     data = turn.data
     if not is_staffed(clock.now(), turn.config):
         turn.set_state("offer", topic=data.get("topic"), topic_dept=data.get("topic_dept"))
@@ -344,7 +354,9 @@ def _with_staff(turn: Turn) -> None:
     handoff = (
         turn.session.get(Handoff, conversation.handoff_id) if conversation.handoff_id else None
     )
-    if handoff is None or handoff.status == "ended":  # ended elsewhere; continue with the bot
+    if (
+        handoff is None or handoff.status == HandoffStatus.ENDED
+    ):  # ended elsewhere; continue with the bot
         conversation.mode = Mode.BOT.value
         conversation.handoff_id = None
         conversation.state = "idle"

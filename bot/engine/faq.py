@@ -1,4 +1,4 @@
-"""The engine's view of the knowledge base (``knowledge.search.search_faq``) and of which queue
+"""The engine's view of the knowledge base (``knowledge.search.answer_question``) and of which queue
 a question belongs to (专席 for social security and employment, 综合 for the rest)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.models import Queue
 from core.errors import DomainError
-from knowledge.search import search_faq
+from knowledge.search import answer_question
 from tickets.models import Department
 
 # Words that mark a social-security or employment (人社) question when no FAQ names the department.
@@ -40,7 +40,10 @@ SPECIALIST_KEYWORDS = (
 
 
 @dataclass(frozen=True)
-class FaqHit:
+class ChatAnswer:
+    """An FAQ as a conversation keeps it between turns (``knowledge.search.FaqHit`` reduced to
+    what the chat shows, stored in the conversation's data)."""
+
     question: str
     answer: str
     department_code: str | None
@@ -49,18 +52,18 @@ class FaqHit:
         return {"q": self.question, "a": self.answer, "d": self.department_code}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FaqHit:
+    def from_dict(cls, data: dict[str, Any]) -> ChatAnswer:
         return cls(str(data["q"]), str(data["a"]), data.get("d"))
 
 
 @dataclass(frozen=True)
 class FaqResult:
-    best: FaqHit | None  # a confident answer
-    suggestions: list[FaqHit]  # "did you mean" candidates (the best one excluded)
+    best: ChatAnswer | None  # a confident answer
+    suggestions: list[ChatAnswer]  # "did you mean" candidates (the best one excluded)
 
 
-def _hit(raw: Any) -> FaqHit:
-    return FaqHit(
+def _hit(raw: Any) -> ChatAnswer:
+    return ChatAnswer(
         question=str(raw.question),
         answer=str(raw.answer),
         department_code=getattr(raw, "department_code", None),
@@ -69,7 +72,7 @@ def _hit(raw: Any) -> FaqHit:
 
 def knowledge_search() -> Callable[..., Any]:
     """The knowledge base's search, looked up per call: the seam tests replace with a fake."""
-    return search_faq
+    return answer_question
 
 
 def search(session: Session, query: str, *, channel: str) -> FaqResult:

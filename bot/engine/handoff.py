@@ -1,5 +1,9 @@
 """Hand-off to staff: the citizen's side (join a queue, leave it) and the staff side (the queue,
-pick up, reply, end, convert to a ticket). Staff operations check ``tickets.access`` ("chat")."""
+pick up, reply, end, convert to a ticket). Staff operations check ``tickets.access`` ("chat").
+
+Every change of a hand-off's state writes one :class:`HandoffEvent` in the same transaction
+(flushed, never committed): queued, picked up, ticket registered, ended, cancelled. A refused
+change writes none."""
 
 from __future__ import annotations
 
@@ -10,7 +14,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.engine.conversations import add_message, messages_after, push_to_citizen
-from bot.engine.models import ChatMessage, Conversation, Handoff, Mode, Queue, Sender
+from bot.engine.models import (
+    ActorType,
+    ChatMessage,
+    Conversation,
+    Handoff,
+    HandoffAction,
+    HandoffEvent,
+    HandoffOutcome,
+    HandoffReason,
+    HandoffStatus,
+    Mode,
+    Queue,
+    Sender,
+)
 from core import clock
 from core.errors import Conflict, DomainError, NotFound
 from core.i18n import N_, translate
@@ -25,23 +42,61 @@ class ChatError(DomainError):
     http_status = 409
 
 
+def _record(
+    session: Session,
+    handoff: Handoff,
+    action: HandoffAction,
+    *,
+    actor_type: ActorType,
+    actor: StaffUser | None = None,
+    **data: object,
+) -> HandoffEvent:
+    """The audit row of one change of ``handoff`` (insert only; see ``HandoffEvent``)."""
+    event = HandoffEvent(
+        handoff_id=handoff.id,
+        conversation_id=handoff.conversation_id,
+        at=clock.now(),
+        action=action.value,
+        actor_type=actor_type.value,
+        actor_id=actor.id if actor is not None else None,
+        data=data or None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
 # -- citizen side -----------------------------------------------------------------------------
 
 
 def start_handoff(
-    session: Session, conversation: Conversation, *, queue: Queue, reason: str, topic: str | None
+    session: Session,
+    conversation: Conversation,
+    *,
+    queue: Queue,
+    reason: HandoffReason,
+    topic: str | None,
 ) -> Handoff:
     """Put the conversation in a staff queue (the engine checked staffed hours)."""
     handoff = Handoff(
         conversation_id=conversation.id,
         queue=queue.value,
-        status="waiting",
-        reason=reason,
+        status=HandoffStatus.WAITING.value,
+        reason=reason.value,
         topic=(topic or "")[:200] or None,
         handed_off_at=clock.now(),
     )
     session.add(handoff)
     session.flush()
+    # The citizen asked for a person; after repeated misses the engine decided.
+    _record(
+        session,
+        handoff,
+        HandoffAction.QUEUED,
+        actor_type=ActorType.CITIZEN if reason == HandoffReason.ASKED else ActorType.SYSTEM,
+        queue=handoff.queue,
+        reason=handoff.reason,
+    )
     conversation.mode = Mode.WAITING.value
     conversation.state = "idle"
     conversation.handoff_id = handoff.id
@@ -55,7 +110,7 @@ def queue_position(session: Session, handoff: Handoff) -> int:
         select(func.count())
         .select_from(Handoff)
         .where(
-            Handoff.status == "waiting",
+            Handoff.status == HandoffStatus.WAITING.value,
             Handoff.queue == handoff.queue,
             Handoff.handed_off_at < handoff.handed_off_at,
         )
@@ -74,10 +129,17 @@ def _back_to_bot(conversation: Conversation) -> None:
 def cancel_handoff(session: Session, conversation: Conversation) -> None:
     """The citizen leaves the queue before anyone picked the chat up."""
     handoff = session.get(Handoff, conversation.handoff_id) if conversation.handoff_id else None
-    if handoff is not None and handoff.status == "waiting":
-        handoff.status = "ended"
+    if handoff is not None and handoff.status == HandoffStatus.WAITING:
+        handoff.status = HandoffStatus.ENDED.value
         handoff.ended_at = clock.now()
-        handoff.outcome = "cancelled"
+        handoff.outcome = HandoffOutcome.CANCELLED.value
+        _record(
+            session,
+            handoff,
+            HandoffAction.CANCELLED,
+            actor_type=ActorType.CITIZEN,
+            outcome=handoff.outcome,
+        )
     _back_to_bot(conversation)
     session.flush()
 
@@ -101,7 +163,7 @@ def list_waiting_chats(
     query = (
         select(Handoff, Conversation)
         .join(Conversation, Conversation.id == Handoff.conversation_id)
-        .where(Handoff.status == "waiting")
+        .where(Handoff.status == HandoffStatus.WAITING.value)
         .order_by(Handoff.handed_off_at, Handoff.id)
         .limit(limit)
     )
@@ -121,7 +183,7 @@ def list_my_chats(session: Session, *, actor: StaffUser) -> list[QueuedChat]:
     rows = session.execute(
         select(Handoff, Conversation)
         .join(Conversation, Conversation.id == Handoff.conversation_id)
-        .where(Handoff.status == "active", Handoff.picked_up_by_id == actor.id)
+        .where(Handoff.status == HandoffStatus.ACTIVE.value, Handoff.picked_up_by_id == actor.id)
         .order_by(Handoff.picked_up_at)
     ).all()
     last = _last_citizen_texts(session, [c.id for _h, c in rows])
@@ -165,14 +227,19 @@ def pick_up_chat(session: Session, handoff_id: int, *, actor: StaffUser) -> Hand
     wait = max((now - handoff.handed_off_at).total_seconds(), 0.0)
     result = session.execute(
         update(Handoff)
-        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
-        .values(status="active", picked_up_at=now, picked_up_by_id=actor.id, wait_seconds=wait)
+        .where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.WAITING.value)
+        .values(
+            status=HandoffStatus.ACTIVE.value,
+            picked_up_at=now,
+            picked_up_by_id=actor.id,
+            wait_seconds=wait,
+        )
         .execution_options(synchronize_session=False)
     )
     won = getattr(result, "rowcount", 0)  # a CursorResult for an UPDATE
     session.refresh(handoff)
     if not won:
-        if handoff.status == "active" and handoff.picked_up_by is not None:
+        if handoff.status == HandoffStatus.ACTIVE and handoff.picked_up_by is not None:
             if handoff.picked_up_by_id == actor.id:
                 return handoff
             raise ChatError(
@@ -182,6 +249,15 @@ def pick_up_chat(session: Session, handoff_id: int, *, actor: StaffUser) -> Hand
         raise ChatError(N_("This chat has ended; the citizen is no longer waiting."))
     conversation = session.get(Conversation, handoff.conversation_id, with_for_update=True)
     assert conversation is not None
+    _record(
+        session,
+        handoff,
+        HandoffAction.PICKED_UP,
+        actor_type=ActorType.STAFF,
+        actor=actor,
+        queue=handoff.queue,
+        wait_seconds=wait,
+    )
     conversation.mode = Mode.STAFF.value
     notice = add_message(
         session,
@@ -198,7 +274,7 @@ def pick_up_chat(session: Session, handoff_id: int, *, actor: StaffUser) -> Hand
 
 
 def _own_active(handoff: Handoff, actor: StaffUser) -> None:
-    if handoff.status != "active":
+    if handoff.status != HandoffStatus.ACTIVE:
         raise ChatError(N_("This chat is not active."))
     if handoff.picked_up_by_id != actor.id:
         raise ChatError(N_("Another staff member has this chat."))
@@ -226,17 +302,30 @@ def send_staff_reply(
 def end_chat(session: Session, handoff: Handoff, *, actor: StaffUser) -> Handoff:
     """Staff end a chat they have, or close a waiting one nobody will take (the citizen left)."""
     require(actor, "chat")
-    if handoff.status == "ended":
+    if handoff.status == HandoffStatus.ENDED:
         raise ChatError(N_("This chat has already ended."))
-    if handoff.status == "active":
+    if handoff.status == HandoffStatus.ACTIVE:
         _own_active(handoff, actor)
-    was_waiting = handoff.status == "waiting"
+    previous = handoff.status
     conversation = session.get(Conversation, handoff.conversation_id, with_for_update=True)
     assert conversation is not None
-    handoff.status = "ended"
+    handoff.status = HandoffStatus.ENDED.value
     handoff.ended_at = clock.now()
-    handoff.outcome = (
-        "abandoned" if was_waiting else ("converted" if handoff.ticket_id else "ended")
+    if previous == HandoffStatus.WAITING:
+        outcome = HandoffOutcome.ABANDONED
+    elif handoff.ticket_id:
+        outcome = HandoffOutcome.CONVERTED
+    else:
+        outcome = HandoffOutcome.ENDED
+    handoff.outcome = outcome.value
+    _record(
+        session,
+        handoff,
+        HandoffAction.ENDED,
+        actor_type=ActorType.STAFF,
+        actor=actor,
+        previous_status=previous,
+        outcome=outcome.value,
     )
     if conversation.handoff_id == handoff.id:
         _back_to_bot(conversation)
@@ -332,6 +421,15 @@ def convert_chat_to_ticket(
         idempotency_key=f"chat-handoff:{handoff.id}",
     )
     handoff.ticket_id = ticket.id
+    _record(
+        session,
+        handoff,
+        HandoffAction.TICKET_REGISTERED,
+        actor_type=ActorType.STAFF,
+        actor=actor,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+    )
     notice = add_message(
         session,
         conversation,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bot.engine.models import Handoff
+from bot.engine.models import Handoff, HandoffStatus
 
 TARGET_PICKUP_RATE = 0.85  # 人工接通率
 TARGET_AVERAGE_WAIT_SECONDS = 25.0  # 平均排队时间
@@ -49,7 +49,7 @@ def chat_figures(
         select(
             func.count(),
             func.count(Handoff.picked_up_at),
-            func.sum(case((Handoff.status == "waiting", 1), else_=0)),
+            func.sum(case((Handoff.status == HandoffStatus.WAITING.value, 1), else_=0)),
             func.avg(Handoff.wait_seconds),
         ).where(*period)
     ).one()

@@ -4,7 +4,8 @@ One :class:`Conversation` per channel identity (channel + the channel's user id)
 state, so a conversation survives a restart and any app process can continue it. Every message in
 either direction is a :class:`ChatMessage`; an inbound message keeps the channel's message id, which
 is how a resent message is recognised. A :class:`Handoff` is one wait for (and talk with) a staff
-member; its timestamps are what the dashboard's pick-up rate and wait figures are computed from.
+member; its timestamps are what the dashboard's pick-up rate and wait figures are computed from,
+and every change of its state leaves one :class:`HandoffEvent` (inserted, never changed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, JSONType
@@ -36,6 +37,40 @@ QUEUE_LABELS = {
     Queue.GENERAL: N_("General"),
     Queue.SPECIALIST: N_("Specialist (HR & social security)"),
 }
+
+
+class HandoffStatus(StrEnum):
+    WAITING = "waiting"  # in a staff queue
+    ACTIVE = "active"  # a staff member has picked it up
+    ENDED = "ended"  # over; ``outcome`` says how
+
+
+class HandoffReason(StrEnum):
+    ASKED = "asked"  # the citizen asked for a person
+    MISSES = "misses"  # the engine gave up after repeated unanswered questions
+
+
+class HandoffOutcome(StrEnum):
+    ENDED = "ended"  # staff ended the chat
+    CONVERTED = "converted"  # staff ended it after registering a ticket from it
+    CANCELLED = "cancelled"  # the citizen left the queue
+    ABANDONED = "abandoned"  # staff closed a waiting chat nobody took
+
+
+class HandoffAction(StrEnum):
+    """What a :class:`HandoffEvent` records."""
+
+    QUEUED = "queued"  # the citizen was put in a staff queue
+    PICKED_UP = "picked_up"  # a staff member took the chat
+    TICKET_REGISTERED = "ticket_registered"  # staff registered a ticket from the chat
+    ENDED = "ended"  # staff ended the chat (or closed a waiting one)
+    CANCELLED = "cancelled"  # the citizen left the queue
+
+
+class ActorType(StrEnum):
+    STAFF = "staff"
+    CITIZEN = "citizen"
+    SYSTEM = "system"
 
 
 class Sender(StrEnum):
@@ -79,19 +114,44 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("chat_conversations.id"), index=True)
     queue: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))  # waiting | active | ended
-    reason: Mapped[str] = mapped_column(String(20))  # asked | misses
+    status: Mapped[str] = mapped_column(String(20))  # HandoffStatus
+    reason: Mapped[str] = mapped_column(String(20))  # HandoffReason
     topic: Mapped[str | None] = mapped_column(String(200))  # the question that led here
     handed_off_at: Mapped[dt.datetime]
     picked_up_at: Mapped[dt.datetime | None]
     picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     wait_seconds: Mapped[float | None]
     ended_at: Mapped[dt.datetime | None]
-    outcome: Mapped[str | None] = mapped_column(String(20))  # ended | cancelled | converted
+    outcome: Mapped[str | None] = mapped_column(String(20))  # HandoffOutcome
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     conversation: Mapped[Conversation] = relationship()
     picked_up_by: Mapped[StaffUser | None] = relationship()
+
+
+class HandoffEvent(Base):
+    """One change in a hand-off's life: who (a staff member, the citizen, the system), when, what.
+    Written in the transaction of the change; rows are only ever inserted."""
+
+    __tablename__ = "chat_handoff_events"
+    __table_args__ = (Index("ix_chat_handoff_events_handoff", "handoff_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("chat_handoffs.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("chat_conversations.id"))
+    at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(String(30))  # HandoffAction
+    actor_type: Mapped[str] = mapped_column(String(20))  # ActorType
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # staff only
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+
+    actor: Mapped[StaffUser | None] = relationship()
+
+
+@event.listens_for(HandoffEvent, "before_update")
+@event.listens_for(HandoffEvent, "before_delete")
+def _events_are_immutable(_mapper: Any, _connection: Any, target: HandoffEvent) -> None:
+    raise TypeError(f"hand-off event {target.id} is an audit row: insert only")
 
 
 class ChatMessage(Base):

@@ -14,7 +14,7 @@ from flask import current_app, jsonify, request
 
 from core.inputs import parse_choice, parse_int
 from core.web import db_session, limiter
-from knowledge.search import MAX_LIMIT, SEARCH_CHANNELS, search_faq
+from knowledge.search import MAX_LIMIT, SEARCH_CHANNELS, answer_question
 from portal.api.blueprint import bp
 
 
@@ -25,7 +25,7 @@ def faq_search() -> Any:
     limit = parse_int(
         request.args.get("limit"), default=3, minimum=1, maximum=MAX_LIMIT, name="limit"
     )
-    result = search_faq(
+    result = answer_question(
         session,
         request.args.get("q", ""),
         limit=limit,

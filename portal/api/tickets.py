@@ -19,7 +19,7 @@ from portal.api.blueprint import bp
 from portal.citizen.limits import mark_track_failure, submit_limit, track_limits
 from tickets import public
 from tickets.access import CitizenActor
-from tickets.citizens import get_or_create_citizen
+from tickets.citizens import submitting_citizen
 from tickets.workflow import TicketDraft, normalize_phone, submit_ticket
 
 STRING_FIELDS = ("kind", "title", "description", "address", "contact_name", "phone", "category")
@@ -69,13 +69,8 @@ def create_ticket() -> Any:
         return _error(422, error.translated(current_locale()), fields)
     session = db_session()
     phone = normalize_phone(clean.phone)
-    citizen = (
-        get_or_create_citizen(
-            session, "web", f"phone:{phone}", name=clean.contact_name, phone=phone
-        )
-        if phone
-        else None
-    )
+    # an API client has no browser session: without a phone the ticket has no citizen
+    citizen = submitting_citizen(session, "web", phone=phone, name=clean.contact_name)
     ticket = submit_ticket(
         session,
         draft,

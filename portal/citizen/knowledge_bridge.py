@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import queries
 from knowledge.models import QUERY_MAX
-from knowledge.search import search_faq
+from knowledge.search import answer_question
 
 
 def search(session: Session, query: str, *, limit: int = 3, log_gap: bool = True) -> Any | None:
@@ -17,7 +17,7 @@ def search(session: Session, query: str, *, limit: int = 3, log_gap: bool = True
     query = (query or "").strip()
     if not query:
         return None
-    return search_faq(session, query[:QUERY_MAX], limit=limit, channel="web", log_gap=log_gap)
+    return answer_question(session, query[:QUERY_MAX], limit=limit, channel="web", log_gap=log_gap)
 
 
 def hits(result: Any | None) -> list[Any]:

@@ -3,9 +3,8 @@
 Everything works without JavaScript (plain forms, redirect after post); ``static/citizen.js`` only
 adds live FAQ answers while typing and the "use my location" button.
 
-The web identity of a citizen (choice): ``phone:<mobile>`` when they give a mobile number, so the
-same person is one citizen across visits and devices; otherwise a random id kept in the signed
-session cookie (``session:<id>``), e.g. an anonymous report without a phone.
+Who submits is decided by ``tickets.citizens.submitting_citizen`` (a mobile number, else this
+browser's visitor id kept in the signed session cookie).
 """
 
 from __future__ import annotations
@@ -30,12 +29,11 @@ from portal.citizen.blueprint import bp
 from portal.citizen.limits import mark_track_failure, search_limit, submit_limit, track_limits
 from tickets import attachments, public
 from tickets.access import CitizenActor
-from tickets.citizens import get_or_create_citizen
+from tickets.citizens import submitting_citizen
 from tickets.models import (
     KIND_LABELS,
     SATISFACTION_LABELS,
     Category,
-    Citizen,
     Kind,
     Satisfaction,
     Stage,
@@ -47,10 +45,11 @@ from tickets.survey_links import SurveyLinkError, make_survey_token, read_survey
 from tickets.workflow import (
     TicketDraft,
     answer_survey,
+    current_survey,
     get_ticket_by_number,
     normalize_phone,
-    open_survey,
     submit_ticket,
+    survey_is_open,
 )
 
 KIND_HINTS = {
@@ -139,14 +138,14 @@ def _translated_errors(error: ValidationError) -> dict[str, str]:
     }
 
 
-def _web_citizen(phone: str | None, name: str | None) -> Citizen:
-    if phone:
-        return get_or_create_citizen(db_session(), "web", f"phone:{phone}", name=name, phone=phone)
+def _visitor_id() -> str:
+    """A random id kept in the signed session cookie: this browser, for a citizen without a
+    phone number (``tickets.citizens.submitting_citizen``)."""
     web_id = session.get("web_id")
     if not isinstance(web_id, str) or not TOKEN_RE.match(web_id):
         web_id = secrets.token_hex(16)
         session["web_id"] = web_id
-    return get_or_create_citizen(db_session(), "web", f"session:{web_id}", name=name)
+    return web_id
 
 
 def _float_or_none(raw: str | None) -> float | None:
@@ -332,8 +331,14 @@ def submit() -> Any:
             return _render_submit(values, kept=kept, faq_hits=hits)
 
     phone = normalize_phone(values["phone"])
-    citizen = _web_citizen(phone, values["contact_name"] or None)
-    actor = CitizenActor(citizen.id, "web")
+    citizen = submitting_citizen(
+        db_session(),
+        "web",
+        phone=phone,
+        name=values["contact_name"] or None,
+        visitor_id=None if phone else _visitor_id(),
+    )
+    actor = CitizenActor(citizen.id if citizen else None, "web")
     try:
         ticket = submit_ticket(
             db_session(),
@@ -407,7 +412,7 @@ def ticket(number: str) -> Any:
     found = get_ticket_by_number(db, number)
     if found is None:
         abort(404)
-    survey = open_survey(db, found) if found.stage == Stage.CALLBACK else None
+    survey = current_survey(db, found) if found.stage == Stage.CALLBACK else None
     survey_url = (
         url_for(
             "citizen.survey",
@@ -455,13 +460,6 @@ def _survey_target(token: str) -> tuple[Ticket, Survey]:
     return found, survey
 
 
-def _survey_open(found: Ticket, survey: Survey) -> bool:
-    if found.stage != Stage.CALLBACK or survey.answered_at is not None:
-        return False
-    current = open_survey(db_session(), found)
-    return current is not None and current.id == survey.id
-
-
 def _render_survey(
     found: Ticket, survey: Survey, token: str, *, values: dict[str, str], errors: dict[str, str]
 ) -> str:
@@ -470,7 +468,7 @@ def _render_survey(
         ticket=found,
         survey=survey,
         token=token,
-        is_open=_survey_open(found, survey),
+        is_open=survey_is_open(db_session(), found, survey),
         show_reply=public.reply_visible(found),
         department=public.department_name(found.department, current_locale()),
         choices=[(s.value, SATISFACTION_LABELS[s]) for s in Satisfaction],
@@ -497,7 +495,7 @@ def survey_answer(token: str) -> Any:
         "satisfaction": request.form.get("satisfaction", ""),
         "comment": request.form.get("comment", "")[:4000],
     }
-    if not _survey_open(found, row):
+    if not survey_is_open(db_session(), found, row):
         return _render_survey(found, row, token, values=values, errors={}), 409
     try:
         answer_survey(

@@ -31,6 +31,16 @@ def require_action(action: str, ticket: Ticket | None = None) -> StaffUser:
     return user
 
 
+# endpoint prefix → the action every screen of that area needs; checked by the one gate below,
+# after sign-in, whatever order the area modules were imported in (see :func:`guard_area`).
+AREA_ACTIONS: dict[str, str] = {}
+
+
+def guard_area(endpoint_prefix: str, action: str) -> None:
+    """Every endpoint starting with ``endpoint_prefix`` requires ``action``."""
+    AREA_ACTIONS[endpoint_prefix] = action
+
+
 @bp.before_request
 def gate() -> Any:
     if request.endpoint in OPEN_ENDPOINTS:
@@ -47,6 +57,10 @@ def gate() -> Any:
         return redirect(url_for("staff.login", next=request.full_path))
     session["staff_seen"] = now
     g.staff = user
+    endpoint = request.endpoint or ""
+    for prefix, action in AREA_ACTIONS.items():
+        if endpoint.startswith(prefix):
+            require(user, action)
     return None
 
 

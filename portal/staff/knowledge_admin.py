@@ -22,7 +22,7 @@ from core.inputs import optional_id
 from core.web import db_session
 from knowledge import operations, queries
 from knowledge.models import GAP_STATUS_LABELS, Faq, KnowledgeGap
-from portal.staff.auth import require_action
+from portal.staff.auth import guard_area, require_action
 from portal.staff.blueprint import bp
 from portal.staff.helpers import (
     CHANNEL_LABELS,
@@ -46,11 +46,7 @@ ACTIVE_FILTERS = {"1": True, "0": False}
 GAP_TABS = ("open", "attached", "promoted", "all")
 
 
-@bp.before_request
-def _knowledge_gate() -> None:
-    """One gate for every knowledge screen (the auth gate has already signed the user in)."""
-    if (request.endpoint or "").startswith("staff.knowledge_"):
-        require_action("manage_knowledge")
+guard_area("staff.knowledge_", "manage_knowledge")  # every knowledge screen, in the one gate
 
 
 @dataclass(frozen=True)

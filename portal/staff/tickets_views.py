@@ -16,7 +16,7 @@ from core.errors import DomainError, NotFound, PermissionDenied
 from core.i18n import N_
 from core.inputs import optional_id
 from core.web import current_locale, db_session
-from knowledge.search import search_faq
+from knowledge.search import answer_question
 from portal.staff.auth import current_staff, require_action
 from portal.staff.blueprint import bp
 from portal.staff.helpers import (
@@ -31,7 +31,7 @@ from portal.staff.helpers import (
 )
 from portal.staff.nav import register_nav
 from tickets import queries, workflow
-from tickets.access import ACTIONS, can, visible_contact
+from tickets.access import can, visible_contact
 from tickets.canned import list_canned_replies
 from tickets.models import Attachment, Department, Role, StaffUser, Stage, Ticket
 from tickets.sla import RETURN_TOTAL_CHOICES
@@ -229,7 +229,7 @@ def _faq_hits(ticket: Ticket) -> list[Any]:
     """FAQ entries matching the ticket (the best answer first)."""
     query = f"{ticket.title} {ticket.description}"[:200]
     try:
-        result = search_faq(db_session(), query, limit=3, channel="staff", log_gap=False)
+        result = answer_question(db_session(), query, limit=3, channel="staff", log_gap=False)
     except DomainError:  # an unusable question is no reason to fail the ticket page
         return []
     hits = [result.best] if result.best is not None else []
@@ -248,20 +248,21 @@ class FailedAction:
     unplaced: tuple[str, ...] = ()
 
 
-# The fields each action's form shows on the ticket page (see staff/ticket.html).
+# The fields each action's form shows on the ticket page (see staff/ticket.html). Actions are
+# spelled as the workflow and ``access`` spell them: /staff/tickets/<number>/<action>.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "dispatch": ("department", "note"),
-    "resolve": ("answer",),
+    "resolve_directly": ("answer",),
     "reject": ("reason",),
     "merge": ("into",),
-    "urgent": ("reason",),
+    "mark_urgent": ("reason",),
     "accept": (),
-    "return": ("reason",),
+    "return_to_operator": ("reason",),
     "reply": ("reply",),
-    "pass": (),
+    "pass_review": (),
     "transfer": ("department", "reason"),
-    "return_department": ("total_days", "reason"),
-    "callback": ("satisfaction", "comment"),
+    "return_to_department": ("total_days", "reason"),
+    "record_callback": ("satisfaction", "comment"),
     "reopen": ("reason",),
 }
 
@@ -275,9 +276,9 @@ def _render_ticket(ticket: Ticket, failed: FailedAction | None = None, status: i
     user = require_action("view", ticket)
     session = db_session()
     detail = queries.load_ticket_detail(session, ticket)
-    allowed = {action: can(user, action, ticket) for action in ACTIONS}
+    actions = workflow.available_actions(user, ticket)
     context: dict[str, Any] = {}
-    if ticket.stage == Stage.SUBMITTED and allowed["dispatch"]:
+    if "dispatch" in actions:
         similar = queries.similar_tickets(session, ticket)
         hits = _faq_hits(ticket)
         context["similar"] = similar
@@ -289,7 +290,7 @@ def _render_ticket(ticket: Ticket, failed: FailedAction | None = None, status: i
         context["prefill_answer"] = next((h.answer for h in hits if h.id == chosen), "")
     if ticket.stage in (Stage.SUBMITTED, Stage.RE_REVIEW):
         context["departments"] = queries.active_departments(session)
-    if ticket.stage == Stage.HANDLING and allowed["reply"]:
+    if "reply" in actions:
         context["canned"] = list_canned_replies(session, scope="reply")
     if ticket.stage == Stage.CALLBACK:
         context["canned_callback"] = list_canned_replies(session, scope="callback")
@@ -299,7 +300,7 @@ def _render_ticket(ticket: Ticket, failed: FailedAction | None = None, status: i
             "staff/ticket.html",
             ticket=ticket,
             detail=detail,
-            can_do=allowed,
+            actions=actions,
             contact_name=contact_name,
             contact_phone=contact_phone,
             return_choices=RETURN_TOTAL_CHOICES,
@@ -355,7 +356,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         ),
         N_("Ticket %(number)s was dispatched."),
     ),
-    "resolve": (
+    "resolve_directly": (
         lambda s, t, u: workflow.resolve_directly(
             s, t, actor=u, answer=request.form.get("answer", "")
         ),
@@ -373,7 +374,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         ),
         N_("Ticket %(number)s was merged."),
     ),
-    "urgent": (
+    "mark_urgent": (
         lambda s, t, u: workflow.mark_urgent(s, t, actor=u, reason=request.form.get("reason")),
         N_("Ticket %(number)s is marked urgent; the department has been notified."),
     ),
@@ -381,7 +382,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         lambda s, t, u: workflow.accept_ticket(s, t, actor=u, note=request.form.get("note")),
         N_("Ticket %(number)s was accepted."),
     ),
-    "return": (
+    "return_to_operator": (
         lambda s, t, u: workflow.return_to_operator(
             s, t, actor=u, reason=request.form.get("reason", "")
         ),
@@ -391,7 +392,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         lambda s, t, u: workflow.reply_ticket(s, t, actor=u, reply=request.form.get("reply", "")),
         N_("The reply to ticket %(number)s was sent for re-review."),
     ),
-    "pass": (
+    "pass_review": (
         lambda s, t, u: workflow.pass_review(s, t, actor=u, note=request.form.get("note")),
         N_("Ticket %(number)s passed re-review; the callback survey was sent."),
     ),
@@ -401,7 +402,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         ),
         N_("Ticket %(number)s was transferred."),
     ),
-    "return_department": (
+    "return_to_department": (
         lambda s, t, u: workflow.return_to_department(
             s,
             t,
@@ -411,7 +412,7 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
         ),
         N_("Ticket %(number)s was returned to the department."),
     ),
-    "callback": (
+    "record_callback": (
         lambda s, t, u: workflow.record_callback(
             s,
             t,

@@ -36,7 +36,7 @@ class FakeKnowledge:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         self.entries = entries
 
-    def search_faq(
+    def answer_question(
         self, session: Any, query: str, *, limit: int = 3, channel: str | None = None
     ) -> FakeResult:
         hits = []
@@ -59,7 +59,7 @@ class FakeKnowledge:
 def fake_knowledge(monkeypatch: pytest.MonkeyPatch) -> Any:
     def install(entries: list[dict[str, Any]]) -> FakeKnowledge:
         knowledge = FakeKnowledge(entries)
-        monkeypatch.setattr(faq, "knowledge_search", lambda: knowledge.search_faq)
+        monkeypatch.setattr(faq, "knowledge_search", lambda: knowledge.answer_question)
         return knowledge
 
     return install

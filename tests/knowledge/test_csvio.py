@@ -5,10 +5,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.csvio import CsvImportError, export_faqs, import_faqs, parse_csv
-from knowledge.evaluation import SHIPPED_EVAL, SHIPPED_FAQS, load_cases
 from knowledge.models import Faq
 from knowledge.normalize import normalize
-from knowledge.seed import seed_starter_knowledge
+from knowledge.seed import SHIPPED_FAQS, seed_starter_knowledge
+from lab.knowledge.evaluation import SHIPPED_EVAL, load_cases
 from tickets.access import SYSTEM
 from tickets.models import Department
 

@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from knowledge.evaluation import (
+from knowledge.matcher import Calibration, Entry, Match, Matcher
+from knowledge.search import Thresholds, decide
+from lab.knowledge.evaluation import (
     Case,
     DifflibBaseline,
     Ranked,
@@ -24,8 +26,6 @@ from knowledge.evaluation import (
     synthetic_entries,
     tuning_groups,
 )
-from knowledge.matcher import Calibration, Entry, Match, Matcher
-from knowledge.search import Thresholds, decide
 
 ENTRIES = [
     Entry(

@@ -11,10 +11,10 @@ from knowledge.models import Faq, GapStatus, KnowledgeEvent, KnowledgeGap
 from knowledge.search import (
     QueryError,
     Thresholds,
+    answer_question,
     bump_version,
     decide,
     get_matcher,
-    search_faq,
 )
 from tickets.access import SYSTEM
 from tickets.models import Role
@@ -53,7 +53,7 @@ def test_decide_below_low_gives_nothing() -> None:
 
 
 def test_search_answers_a_paraphrase_and_counts_the_hit(db: Session, faqs: dict[str, Faq]) -> None:
-    result = search_faq(db, "请问我的驾照过期了，要怎么换？")
+    result = answer_question(db, "请问我的驾照过期了，要怎么换？")
     assert result.answered and result.best is not None
     assert result.best.id == faqs["licence"].id
     assert result.best.department == "市公安局交通警察支队"
@@ -69,9 +69,9 @@ def test_search_answers_a_paraphrase_and_counts_the_hit(db: Session, faqs: dict[
 
 
 def test_out_of_scope_gets_no_answer_and_is_logged(db: Session, faqs: dict[str, Faq]) -> None:
-    result = search_faq(db, "明天会下雨吗？", channel="wechat")
+    result = answer_question(db, "明天会下雨吗？", channel="wechat")
     assert not result.answered and result.best is None and result.suggestions == []
-    search_faq(db, "明天会下雨吗", channel="telegram")
+    answer_question(db, "明天会下雨吗", channel="telegram")
     db.commit()
     gap = db.scalar(select(KnowledgeGap))
     assert gap is not None
@@ -83,7 +83,7 @@ def test_out_of_scope_gets_no_answer_and_is_logged(db: Session, faqs: dict[str, 
 
 def test_did_you_mean_is_logged_as_suggested(db: Session, faqs: dict[str, Faq]) -> None:
     limits = Thresholds(high=1.1, low=0.05, margin=0.0)  # never sure enough: a did-you-mean
-    result = search_faq(db, "护照", thresholds=limits)
+    result = answer_question(db, "护照", thresholds=limits)
     assert not result.answered and result.suggestions
     assert result.suggestions[0].id == faqs["passport"].id
     gap = db.scalar(select(KnowledgeGap))
@@ -91,19 +91,19 @@ def test_did_you_mean_is_logged_as_suggested(db: Session, faqs: dict[str, Faq]) 
 
 
 def test_no_gap_when_not_asked_to_log(db: Session, faqs: dict[str, Faq]) -> None:
-    search_faq(db, "今天吃什么", log_gap=False)
+    answer_question(db, "今天吃什么", log_gap=False)
     assert db.scalar(select(KnowledgeGap)) is None
 
 
 @pytest.mark.parametrize("query", ["", "   ", "问" * 501])
 def test_bad_queries_are_refused(db: Session, faqs: dict[str, Faq], query: str) -> None:
     with pytest.raises(QueryError):
-        search_faq(db, query)
+        answer_question(db, query)
 
 
 def test_attach_gap_makes_the_matcher_answer_it_at_once(db: Session, faqs: dict[str, Faq]) -> None:
     question = "开车的本本年限到头了咋整"
-    assert not search_faq(db, question).answered
+    assert not answer_question(db, question).answered
     db.commit()
     gap = db.scalar(select(KnowledgeGap))
     assert gap is not None
@@ -111,14 +111,14 @@ def test_attach_gap_makes_the_matcher_answer_it_at_once(db: Session, faqs: dict[
     db.commit()
     assert question in faqs["licence"].alternatives
     assert gap.status == GapStatus.ATTACHED and gap.faq_id == faqs["licence"].id
-    result = search_faq(db, question)
+    result = answer_question(db, question)
     assert result.answered and result.best is not None and result.best.id == faqs["licence"].id
     assert queries.list_gaps(db) == []  # no longer open
 
 
 def test_promote_gap_creates_a_new_faq(db: Session, faqs: dict[str, Faq]) -> None:
     question = "犬只登记在哪里办理"
-    search_faq(db, question)
+    answer_question(db, question)
     db.commit()
     gap = db.scalar(select(KnowledgeGap))
     assert gap is not None
@@ -127,7 +127,7 @@ def test_promote_gap_creates_a_new_faq(db: Session, faqs: dict[str, Faq]) -> Non
     )
     db.commit()
     assert faq.question == question and gap.status == GapStatus.PROMOTED
-    result = search_faq(db, "请问犬只登记要去哪里办？")
+    result = answer_question(db, "请问犬只登记要去哪里办？")
     assert result.best is not None or result.suggestions
     top = result.best or result.suggestions[0]
     assert top.id == faq.id
@@ -136,7 +136,7 @@ def test_promote_gap_creates_a_new_faq(db: Session, faqs: dict[str, Faq]) -> Non
 
 
 def test_gap_operations_need_an_admin(db: Session, faqs: dict[str, Faq], make_staff) -> None:
-    search_faq(db, "明天会下雨吗")
+    answer_question(db, "明天会下雨吗")
     db.commit()
     gap = db.scalar(select(KnowledgeGap))
     assert gap is not None
@@ -151,7 +151,7 @@ def test_gap_operations_need_an_admin(db: Session, faqs: dict[str, Faq], make_st
 
 def test_deactivated_faq_is_no_longer_found(db: Session, faqs: dict[str, Faq]) -> None:
     operations.set_faq_active(db, faqs["passport"], False, actor=SYSTEM)
-    result = search_faq(db, "第一次办护照需要什么")
+    result = answer_question(db, "第一次办护照需要什么")
     assert result.best is None or result.best.id != faqs["passport"].id
     assert all(s.id != faqs["passport"].id for s in result.suggestions)
 

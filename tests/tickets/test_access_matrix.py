@@ -97,3 +97,11 @@ def test_department_never_sees_anonymous_identity_or_full_phone() -> None:
     assert visible_contact(_user(O), anonymous) == ("李四", "13912345678")
     assert mask_phone("1234") == "****"
     assert mask_phone(None) is None
+
+
+def test_a_citizen_answers_only_their_own_survey() -> None:
+    mine = Ticket(id=4, department_id=10, anonymous=False, citizen_id=7)
+    assert can(CitizenActor(citizen_id=7, channel="wechat"), "answer_survey", mine)
+    assert not can(CitizenActor(citizen_id=8, channel="wechat"), "answer_survey", mine)
+    assert not can(CitizenActor(citizen_id=None, channel="web"), "answer_survey", mine)
+    assert not can(CitizenActor(citizen_id=7, channel="wechat"), "answer_survey", None)

@@ -38,7 +38,9 @@ def test_complaint_life_cycle_through_the_console(
 
     page = clerk.get(f"/staff/tickets/{number}").get_data(as_text=True)
     assert "13800138000" not in page and "138****8000" in page
-    r = clerk.post(f"/staff/tickets/{number}/return", data={"reason": "不属于本部门职责"})
+    r = clerk.post(
+        f"/staff/tickets/{number}/return_to_operator", data={"reason": "不属于本部门职责"}
+    )
     assert r.status_code == 303 and r.headers["Location"].endswith("/staff/")
     assert _reload(db, ticket).stage == Stage.SUBMITTED
 
@@ -50,14 +52,14 @@ def test_complaint_life_cycle_through_the_console(
 
     # No default for the deadline: the form's empty choice is refused and changes nothing.
     r = reviewer.post(
-        f"/staff/tickets/{number}/return_department",
+        f"/staff/tickets/{number}/return_to_department",
         data={"total_days": "", "reason": "未说明时间"},
         follow_redirects=True,
     )
     assert "请选择处理期限" in r.get_data(as_text=True)
     assert _reload(db, ticket).stage == Stage.RE_REVIEW
     reviewer.post(
-        f"/staff/tickets/{number}/return_department",
+        f"/staff/tickets/{number}/return_to_department",
         data={"total_days": "5", "reason": "未说明时间"},
     )
     t = _reload(db, ticket)
@@ -66,14 +68,17 @@ def test_complaint_life_cycle_through_the_console(
     # A returned ticket cannot go back to the operator: the page explains, the POST is refused.
     page = clerk.get(f"/staff/tickets/{number}").get_data(as_text=True)
     assert "退回工单" in page
-    r = clerk.post(f"/staff/tickets/{number}/return", data={"reason": "x"}, follow_redirects=True)
+    r = clerk.post(
+        f"/staff/tickets/{number}/return_to_operator", data={"reason": "x"}, follow_redirects=True
+    )
     assert _reload(db, ticket).stage == Stage.DEPT_REVIEW
     clerk.post(f"/staff/tickets/{number}/accept")
     clerk.post(f"/staff/tickets/{number}/reply", data={"reply": "已清理，每日巡查。"})
-    reviewer.post(f"/staff/tickets/{number}/pass")
+    reviewer.post(f"/staff/tickets/{number}/pass_review")
     assert _reload(db, ticket).stage == Stage.CALLBACK
     r = operator.post(
-        f"/staff/tickets/{number}/callback", data={"satisfaction": "satisfied", "comment": "好"}
+        f"/staff/tickets/{number}/record_callback",
+        data={"satisfaction": "satisfied", "comment": "好"},
     )
     t = _reload(db, ticket)
     assert t.stage == Stage.CLOSED and t.satisfaction == "satisfied"
@@ -85,10 +90,12 @@ def test_complaint_life_cycle_through_the_console(
 def test_operator_resolves_rejects_merges_and_marks_urgent(make_ticket, staff, login, db) -> None:
     operator = login(staff["operator"])
     consult = make_ticket("submitted", kind="consultation")
-    r = operator.post(f"/staff/tickets/{consult.number}/resolve", data={"answer": ""})
+    r = operator.post(f"/staff/tickets/{consult.number}/resolve_directly", data={"answer": ""})
     # Refused: the page again (422), not a redirect (see test_refused_action_keeps_the_typed_text).
     assert r.status_code == 422 and _reload(db, consult).stage == Stage.SUBMITTED
-    operator.post(f"/staff/tickets/{consult.number}/resolve", data={"answer": "请带身份证办理。"})
+    operator.post(
+        f"/staff/tickets/{consult.number}/resolve_directly", data={"answer": "请带身份证办理。"}
+    )
     assert _reload(db, consult).close_reason == "direct"
 
     bad = make_ticket("submitted")
@@ -108,13 +115,13 @@ def test_operator_resolves_rejects_merges_and_marks_urgent(make_ticket, staff, l
     operator.post(f"/staff/tickets/{duplicate.number}/merge", data={"into": original.number})
     assert _reload(db, duplicate).merged_into_id == original.id
 
-    operator.post(f"/staff/tickets/{original.number}/urgent", data={"reason": "燃气泄漏"})
+    operator.post(f"/staff/tickets/{original.number}/mark_urgent", data={"reason": "燃气泄漏"})
     assert _reload(db, original).urgent
     messages = db.scalars(
         select(OutboxMessage).where(OutboxMessage.template == "department_ticket_urgent")
     ).all()
     assert len(messages) == 1
-    r = operator.post(f"/staff/tickets/{original.number}/urgent", follow_redirects=True)
+    r = operator.post(f"/staff/tickets/{original.number}/mark_urgent", follow_redirects=True)
     assert r.status_code == 200  # refused with a message, not a 500
 
 
@@ -135,7 +142,7 @@ def test_transfer_and_reopen(make_ticket, staff, departments, login, db) -> None
 
     closed = make_ticket("callback")
     login(staff["operator"]).post(
-        f"/staff/tickets/{closed.number}/callback", data={"satisfaction": "unsatisfied"}
+        f"/staff/tickets/{closed.number}/record_callback", data={"satisfaction": "unsatisfied"}
     )
     assert _reload(db, closed).needs_supervisor
     assert closed.number in supervisor.get("/staff/unsatisfied").get_data(as_text=True)
@@ -208,7 +215,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "submitted",
             "consultation",
             "operator",
-            "resolve",
+            "resolve_directly",
             {"answer": "  "},
             "answer",
             "此项为必填。",
@@ -218,7 +225,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "submitted",
             "consultation",
             "operator",
-            "resolve",
+            "resolve_directly",
             {"answer": LONG + "<b>"},
             "answer",
             "最多 4000 个字。",
@@ -228,7 +235,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "dept_review",
             "complaint",
             "dept",
-            "return",
+            "return_to_operator",
             {"reason": LONG},
             "reason",
             "最多 4000 个字。",
@@ -248,7 +255,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "re_review",
             "complaint",
             "reviewer",
-            "return_department",
+            "return_to_department",
             {"total_days": "", "reason": "未说明整改时间"},
             "total_days",
             "请选择处理期限",
@@ -268,7 +275,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "callback",
             "complaint",
             "operator",
-            "callback",
+            "record_callback",
             {"satisfaction": "", "comment": "市民说还在等"},
             "satisfaction",
             "请选择满意",
@@ -278,7 +285,7 @@ def test_every_action_names_the_fields_its_form_shows() -> None:
             "callback",
             "complaint",
             "operator",
-            "callback",
+            "record_callback",
             {"satisfaction": "satisfied", "comment": LONG},
             "comment",
             "最多 4000 个字。",
@@ -312,12 +319,12 @@ def test_refused_selects_and_radios_keep_their_choice(make_ticket, staff, login,
     ticket = make_ticket("re_review")
     same = departments["chengguan"].id  # the ticket's own department: refused for a transfer
     r = reviewer.post(
-        f"/staff/tickets/{ticket.number}/return_department",
+        f"/staff/tickets/{ticket.number}/return_to_department",
         data={"total_days": "15", "reason": ""},
     )
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and '<option value="15" selected>' in page
-    assert "此项为必填。" in _field_error(page, "return_department", "reason")
+    assert "此项为必填。" in _field_error(page, "return_to_department", "reason")
     r = reviewer.post(
         f"/staff/tickets/{ticket.number}/transfer", data={"department": same, "reason": "x"}
     )
@@ -327,7 +334,7 @@ def test_refused_selects_and_radios_keep_their_choice(make_ticket, staff, login,
     operator = login(staff["operator"])
     callback = make_ticket("callback")
     r = operator.post(
-        f"/staff/tickets/{callback.number}/callback",
+        f"/staff/tickets/{callback.number}/record_callback",
         data={"satisfaction": "basically_satisfied", "comment": LONG},
     )
     assert r.status_code == 422

@@ -2,7 +2,7 @@
 set, the shipped matcher against the difflib and BM25 baselines, and search latency on the
 shipped base and a synthetic base (``--synthetic 20000``, the default).
 
-    .venv/bin/python scripts/bench_knowledge.py [--synthetic N] [--tune]
+    .venv/bin/python lab/knowledge/bench.py [--synthetic N] [--tune] [--fit]
 
 ``--tune`` chooses the shipped matcher's thresholds by 5-fold cross-validation on the dev half
 (``cross_validated_tune``) instead of using the configured ones (the baselines are always tuned on
@@ -11,6 +11,8 @@ dev by ``tune``).
 ``--fit`` refits the matcher's calibration (``knowledge.matcher.Calibration``) on the FAQs' own
 held-out wordings and ``knowledge/data/out_of_scope.csv``, prints it and exits; paste the numbers
 into ``Calibration`` (a test checks that they are what the fit gives).
+
+``lab/knowledge/evaluate.py`` runs the same evaluation on the FAQs of a database.
 """
 
 from __future__ import annotations
@@ -19,16 +21,16 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from knowledge.evaluation import (  # noqa: E402
+from knowledge.search import Thresholds  # noqa: E402
+from lab.knowledge.evaluation import (  # noqa: E402
     calibration_examples,
     fit_calibration,
     load_out_of_scope,
     load_shipped,
     run_evaluation,
 )
-from knowledge.search import Thresholds  # noqa: E402
 
 
 def main() -> None:
