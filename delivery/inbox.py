@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import String, cast, literal, select
 from sqlalchemy.orm import Session
 
+from delivery.channels import ticket_inbox_channels
 from delivery.models import OutboxMessage, OutboxStatus
 from delivery.render import RenderSettings, UnknownTemplate, render_message
 
@@ -73,12 +74,12 @@ def _items(rows: Iterable[OutboxMessage], locale: str, settings: RenderSettings)
 def web_inbox(
     session: Session, ticket_id: int, *, locale: str, settings: RenderSettings, limit: int = 50
 ) -> list[InboxItem]:
-    """A web ticket's messages to its citizen, oldest first."""
+    """A ticket's messages to its citizen kept on its page (the web inbox), oldest first."""
     rows = session.scalars(
         select(OutboxMessage)
         .where(
             OutboxMessage.ticket_id == ticket_id,
-            OutboxMessage.channel == "web",
+            OutboxMessage.channel.in_(ticket_inbox_channels()),
             OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENT)),
         )
         .order_by(OutboxMessage.id)

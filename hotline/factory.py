@@ -112,11 +112,13 @@ def register_outbox_templates() -> None:
 
 
 def register_channels() -> None:
-    """Every channel adapter declares what its channel can do (``bot.engine.channels``), so that
-    the engine never branches on a channel's name. The web chat registers nothing: it polls."""
+    """Every channel adapter declares what its channel can do (``delivery.channels``), so that
+    no domain branches on a channel's name."""
     from bot.telegram.channel import register_channels as register_telegram
+    from portal.channel import register_channels as register_web
     from wechat.channel import register_channels as register_wechat
 
+    register_web()
     register_wechat()
     register_telegram()
 

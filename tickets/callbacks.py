@@ -109,7 +109,9 @@ def send_survey_reminders(
     now = clock.now()
     reminded = 0
     for survey, ticket in rows:
-        address = _address(ticket, identities)
+        address = notify.citizen_address(
+            session, ticket, identity=lambda citizen, channel: identities.get((citizen, channel))
+        )
         survey.reminded_at = now
         if address is None:
             continue
@@ -127,16 +129,3 @@ def send_survey_reminders(
         reminded += 1
     session.flush()
     return reminded
-
-
-def _address(ticket: Ticket, identities: dict[tuple[int, str], str]) -> tuple[str, str] | None:
-    if ticket.channel in ("wechat", "telegram"):
-        if ticket.citizen_id is None:
-            return None
-        recipient = identities.get((ticket.citizen_id, ticket.channel))
-        return (ticket.channel, recipient) if recipient else None
-    if ticket.channel == "web":
-        return ("web", ticket.number)
-    if ticket.contact_phone:
-        return ("sms", ticket.contact_phone)
-    return None

@@ -8,17 +8,19 @@ department once (red also the supervisors), written set-based by :func:`notify_s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from delivery.channels import FALLBACK_CHANNEL, capabilities
 from delivery.inbox import SUPERVISORS, department_recipient, department_recipient_sql
 from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message, enqueue_selected
 from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
 from tickets.citizens import channel_recipient
-from tickets.models import Channel, Department, Satisfaction, Ticket, TicketEvent
+from tickets.models import Department, Satisfaction, Ticket, TicketEvent
 
 # event action → citizen message template
 CITIZEN_TEMPLATES = {
@@ -45,16 +47,30 @@ DEPARTMENT_TEMPLATES = {
 SURVEY_ACTIONS = ("answer_survey", "record_callback")
 
 
-def citizen_address(session: Session, ticket: Ticket) -> tuple[str, str] | None:
-    """(channel, recipient) to reach the citizen on the channel the ticket came from."""
-    if ticket.channel in (Channel.WECHAT, Channel.TELEGRAM):
-        recipient = channel_recipient(session, ticket.citizen_id, ticket.channel)
+def citizen_address(
+    session: Session,
+    ticket: Ticket,
+    *,
+    identity: Callable[[int, str], str | None] | None = None,
+) -> tuple[str, str] | None:
+    """(channel, recipient) to reach the citizen about a ticket, by what the ticket's channel can
+    do (``delivery.channels``): pushed to their identity on a channel that can push; kept on the
+    ticket's page on a channel with a ticket inbox (web); otherwise an SMS to the contact phone.
+    ``identity(citizen_id, channel)`` looks the recipient up (a batch may pass its own)."""
+    able = capabilities(ticket.channel)
+    if able.can_push:
+        if ticket.citizen_id is None:
+            return None
+        recipient = (
+            identity(ticket.citizen_id, ticket.channel)
+            if identity is not None
+            else channel_recipient(session, ticket.citizen_id, ticket.channel)
+        )
         return (ticket.channel, recipient) if recipient else None
-    if ticket.channel == Channel.WEB:
-        # The web inbox is the ticket's own page (track page and web chat show it).
-        return ("web", ticket.number)
+    if able.ticket_inbox:
+        return (ticket.channel, ticket.number)
     if ticket.contact_phone:
-        return ("sms", ticket.contact_phone)
+        return (FALLBACK_CHANNEL, ticket.contact_phone)
     return None
 
 

@@ -3,7 +3,7 @@ wechatpy here, the composition root imports this module)."""
 
 from __future__ import annotations
 
-from bot.engine.channels import ChannelCapabilities, register_channel
+from delivery.channels import ChannelCapabilities, register_channel
 
 CHANNEL = "wechat"
 # An official account may send customer-service messages (客服消息) only within 48 hours of the

@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.engine import messages as _messages  # noqa: F401  (registers the chat templates)
-from bot.engine.channels import capabilities
 from bot.engine.models import ChatMessage, Conversation, Mode, Sender
 from bot.engine.types import Choice, Reply
 from core import clock
+from delivery.channels import capabilities
 from delivery.outbox import enqueue_message
 from tickets.citizens import get_or_create_citizen
 
@@ -107,7 +107,7 @@ def push_to_citizen(
     staff_name: str | None = None,
 ) -> None:
     """A message the citizen did not ask for at that moment (a staff reply, a pick-up or end
-    notice): a channel that can push (its adapter registered it so, see ``bot.engine.channels``)
+    notice): a channel that can push (its adapter registered it so, see ``delivery.channels``)
     gets it through the outbox; any other (the web chat) polls the messages table for it."""
     if not capabilities(conversation.channel).can_push:
         return

@@ -3,7 +3,7 @@ aiogram here, the composition root imports this module)."""
 
 from __future__ import annotations
 
-from bot.engine.channels import ChannelCapabilities, register_channel
+from delivery.channels import ChannelCapabilities, register_channel
 
 CHANNEL = "telegram"
 # A bot may message a user who started it at any time.

@@ -1,4 +1,4 @@
-"""Channel capabilities are data the adapters register (``bot.engine.channels``): the engine pushes
+"""Channel capabilities are data the adapters register (``delivery.channels``): the engine pushes
 to a channel that registered ``can_push`` and to no other, and never knows a channel by name."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.engine import InboundMessage, channels, handle_message
-from bot.engine.channels import ChannelCapabilities, capabilities, register_channel
+from bot.engine import InboundMessage, handle_message
 from bot.engine.handoff import pick_up_chat, send_staff_reply
 from bot.engine.models import Conversation, Handoff
+from delivery import channels
+from delivery.channels import ChannelCapabilities, capabilities, register_channel
 from delivery.models import OutboxMessage
 from tickets.models import StaffUser
 
@@ -50,8 +51,9 @@ def _pushed(db: Session, channel: str, user: str) -> list[str]:
 def test_the_app_registers_the_adapters_channels(app: object) -> None:
     assert capabilities("wechat") == ChannelCapabilities(can_push=True, reply_window_hours=48)
     assert capabilities("telegram") == ChannelCapabilities(can_push=True, reply_window_hours=None)
-    assert "web" not in channels.registered_channels()  # the web chat polls
-    assert capabilities("web") == channels.DEFAULT and not channels.DEFAULT.can_push
+    # the web chat polls; the hotline's messages about a ticket wait on the ticket's page
+    assert capabilities("web") == ChannelCapabilities(can_push=False, ticket_inbox=True)
+    assert not channels.DEFAULT.can_push and not channels.DEFAULT.ticket_inbox
 
 
 def test_an_unregistered_channel_is_not_pushed_to(db: Session, staff: dict[str, StaffUser]) -> None:
@@ -108,3 +110,37 @@ def test_registering_the_channels_imports_no_channel_sdk() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+CHANNEL_NAMES = {"web", "wechat", "telegram", "WEB", "WECHAT", "TELEGRAM"}
+
+
+def _compared_channel_names(path: Path) -> list[str]:
+    """``x == "wechat"``, ``x in ("wechat", "telegram")``, ``x == Channel.WECHAT``: a branch on a
+    channel's name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in [node.left, *node.comparators]:
+            for leaf in ast.walk(operand):
+                name = (
+                    leaf.value
+                    if isinstance(leaf, ast.Constant)
+                    else leaf.attr
+                    if isinstance(leaf, ast.Attribute)
+                    else None
+                )
+                if name in CHANNEL_NAMES:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    return found
+
+
+def test_no_domain_branches_on_a_channel_name() -> None:
+    """Reaching a citizen (notices, survey reminders, chat pushes) asks the registered
+    capabilities; no domain package compares a channel with a name."""
+    found = []
+    for package in ("tickets", "knowledge", "delivery", "bot/engine"):
+        for path in sorted((ROOT / package).glob("*.py")):
+            found += _compared_channel_names(path)
+    assert found == []

@@ -1,10 +1,12 @@
-"""What the engine may do on a channel, as data the channel's adapter registers.
+"""What the domains may do on a channel, as data the channel's adapter registers.
 
-The engine never knows a channel by name: an adapter (``wechat``, ``bot.telegram``, …) calls
+Neither the ticket domain nor the engine knows a channel by name: an adapter (``portal``,
+``wechat``, ``bot.telegram``, …) calls
 :func:`register_channel` from its ``register_channels()``, which the composition root
 (``hotline.factory.create_app``) calls at start-up, so the registry never depends on which module
-happened to be imported first. A channel nobody registered gets :data:`DEFAULT` (it cannot push:
-its citizens read their messages by polling, as the web chat does).
+happened to be imported first. A channel nobody registered gets :data:`DEFAULT`: it cannot push,
+and a citizen who came through it is reached by SMS when they gave a mobile number
+(:data:`FALLBACK_CHANNEL`, e.g. a phone call registered by an operator).
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ class ChannelCapabilities:
     # How long after the citizen's last message a pushed message is allowed (WeChat customer
     # service messages: 48 hours); None when there is no limit.
     reply_window_hours: int | None = None
+    # Messages about a ticket are kept on the ticket's own page (the web inbox: the track page and
+    # the web chat show them); the recipient is the ticket number.
+    ticket_inbox: bool = False
 
 
 DEFAULT = ChannelCapabilities(can_push=False, reply_window_hours=None)
+# How the outbox reaches any citizen with a mobile number on a channel that cannot push.
+FALLBACK_CHANNEL = "sms"
 
 _channels: dict[str, ChannelCapabilities] = {}
 
@@ -45,3 +52,8 @@ def capabilities(name: str) -> ChannelCapabilities:
 def registered_channels() -> Mapping[str, ChannelCapabilities]:
     """The registry, read-only."""
     return MappingProxyType(_channels)
+
+
+def ticket_inbox_channels() -> tuple[str, ...]:
+    """The channels whose messages about a ticket are read on the ticket's own page."""
+    return tuple(name for name, able in _channels.items() if able.ticket_inbox)
