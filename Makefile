@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@for dir in $$(find core hotline tickets knowledge portal bot wechat delivery -type d -name translations 2>/dev/null); do \
+	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery -type d -name translations 2>/dev/null); do \
 		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 
@@ -29,7 +29,7 @@ run: install
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core tickets delivery hotline
+	$(BIN)/mypy core directory tickets delivery hotline
 	$(BIN)/lint-imports
 
 test: install

@@ -116,7 +116,7 @@ def _message(session: Session, message_id: int) -> OutboxMessage:
 
 def retry_dead_message(session: Session, message_id: int) -> OutboxMessage:
     """Give a dead (or dropped) message a fresh set of attempts, due now. Who may do this is
-    the caller's rule (``tickets.staff_admin.retry_message``)."""
+    the caller's rule (``directory.staff_admin.retry_message``)."""
     message = _message(session, message_id)
     if message.status not in (OutboxStatus.DEAD, OutboxStatus.DROPPED):
         raise OutboxError(N_("Only a dead or dropped message can be retried."))

@@ -31,6 +31,7 @@ def all_models() -> None:
     missing module is an error, never a silently smaller schema)."""
     import bot.engine.models  # noqa: F401
     import delivery.models  # noqa: F401
+    import directory.models  # noqa: F401
     import knowledge.models  # noqa: F401
     import tickets.console_models  # noqa: F401
     import tickets.models  # noqa: F401

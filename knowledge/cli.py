@@ -29,9 +29,9 @@ def register_cli(app: Any) -> None:
     @click.option("--replace", is_flag=True, help="Deactivate FAQs that are not in the file.")
     def import_command(path: Path, replace: bool) -> None:
         """Import FAQs from a CSV file (all rows or none)."""
+        from directory.access import SYSTEM
         from knowledge.csvio import import_faqs
         from knowledge.search import warm_index
-        from tickets.access import SYSTEM
 
         try:
             text = path.read_text(encoding="utf-8")

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import DomainError
 from core.i18n import N_
+from directory.models import Department
 from knowledge.departments import DepartmentResolver
 from knowledge.models import QUESTION_MAX, Faq, KnowledgeEvent
 from knowledge.normalize import normalize, split_list
 from knowledge.operations import actor_name, require_manage
 from knowledge.search import bump_version
-from tickets.models import Department
 
 COLUMNS = ("question", "alternatives", "answer", "category", "department", "keywords")
 KEYWORD_SEPARATORS = "|,，"

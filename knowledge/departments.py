@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tickets.models import Department
+from directory.models import Department
 
 
 class DepartmentResolver:

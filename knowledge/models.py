@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, JSONType
 from core.i18n import N_
-from tickets.models import Department
+from directory.models import Department
 
 QUESTION_MAX = 300
 QUERY_MAX = 500

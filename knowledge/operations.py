@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import N_
+from directory.access import SystemActor, require
+from directory.models import Department, StaffUser
 from knowledge.departments import DepartmentResolver
 from knowledge.models import QUESTION_MAX, Faq, GapStatus, KnowledgeEvent, KnowledgeGap, Synonym
 from knowledge.normalize import normalize
 from knowledge.queries import list_gaps
 from knowledge.search import bump_version
-from tickets.access import SystemActor, require
-from tickets.models import Department, StaffUser
 
 __all__ = [
     "add_synonym",

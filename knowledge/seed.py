@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from directory.access import SYSTEM
 from knowledge.csvio import import_faqs
 from knowledge.models import Faq, Synonym
 from knowledge.search import bump_version
-from tickets.access import SYSTEM
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_FAQS = DATA / "faqs.csv"

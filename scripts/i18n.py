@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES: dict[str, list[str]] = {
     "core/translations": ["core"],
     "hotline/translations": ["hotline"],
+    "directory/translations": ["directory"],
     "tickets/translations": ["tickets"],
     "knowledge/translations": ["knowledge"],
     "delivery/translations": ["delivery"],

@@ -10,7 +10,17 @@ import sys
 
 import grimp
 
-PACKAGES = ("core", "hotline", "tickets", "knowledge", "delivery", "bot", "portal", "wechat")
+PACKAGES = (
+    "core",
+    "hotline",
+    "directory",
+    "tickets",
+    "knowledge",
+    "delivery",
+    "bot",
+    "portal",
+    "wechat",
+)
 # the units of the layers contract (pyproject.toml); a module belongs to the longest that holds it
 UNITS = (*PACKAGES, "bot.engine", "bot.telegram", "bot.cli")
 

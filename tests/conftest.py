@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import Base, Database
+from directory import staff as staff_module
+from directory.citizens import get_or_create_citizen
+from directory.models import Department, Role, StaffUser
 from hotline import migrate
-from tickets import staff as staff_module
 from tickets import workflow
 from tickets.access import CitizenActor
-from tickets.citizens import get_or_create_citizen
-from tickets.models import Department, Role, StaffUser, Ticket
+from tickets.models import Ticket
 from tickets.seed import seed_reference_data
 
 TIMEZONE = "Asia/Shanghai"
@@ -171,8 +172,8 @@ def departments(db: Session) -> dict[str, Department]:
 
 @pytest.fixture
 def make_staff(db: Session, departments: dict[str, Department]) -> Callable[..., StaffUser]:
+    from directory.staff import create_staff_user
     from tickets.access import SYSTEM
-    from tickets.staff import create_staff_user
 
     counter = iter(range(1, 10_000))
 

@@ -8,38 +8,39 @@ functions call :func:`require` before they change anything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.errors import PermissionDenied
 from core.i18n import N_
-from tickets.models import Role, StaffUser, Ticket
+from directory import access as directory_access
+from directory.access import (
+    HOTLINE_ROLES,
+    SYSTEM,
+    Actor,
+    CitizenActor,
+    SystemActor,
+    has_role,
+)
+from directory.models import Role, StaffUser
+from tickets.models import Ticket
 
-
-@dataclass(frozen=True)
-class SystemActor:
-    """The worker and the scheduler."""
-
-    name: str = "system"
-
-
-@dataclass(frozen=True)
-class CitizenActor:
-    citizen_id: int | None
-    channel: str
-
-
-SYSTEM = SystemActor()
-Actor = StaffUser | SystemActor | CitizenActor
-
-HOTLINE_ROLES = (Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
-
-
-def _role(actor: Actor) -> Role | None:
-    return Role(actor.role) if isinstance(actor, StaffUser) and actor.active else None
+__all__ = [
+    "ACTIONS",
+    "HOTLINE_ROLES",
+    "RULES",
+    "SYSTEM",
+    "Actor",
+    "CitizenActor",
+    "StaffUser",
+    "SystemActor",
+    "can",
+    "mask_phone",
+    "require",
+    "visible_contact",
+]
 
 
 def _is(actor: Actor, *roles: Role) -> bool:
-    return _role(actor) in roles
+    return has_role(actor, *roles)
 
 
 def _own_department(actor: Actor, ticket: Ticket | None) -> bool:
@@ -94,12 +95,8 @@ RULES: dict[str, Rule] = {
     "overdue_board": lambda a, t: _is(a, Role.SUPERVISOR, Role.ADMIN),
     # Chats handed off by the conversation engine (bot.engine.handoff)
     "chat": lambda a, t: _is(a, Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR),
-    # Administration
-    "manage_staff": lambda a, t: _is(a, Role.ADMIN),
-    "manage_departments": lambda a, t: _is(a, Role.ADMIN),
-    "manage_calendar": lambda a, t: _is(a, Role.ADMIN),
-    "manage_knowledge": lambda a, t: _is(a, Role.ADMIN),
-    "manage_outbox": lambda a, t: _is(a, Role.ADMIN),
+    # Administration (``directory.access``)
+    **directory_access.RULES,
 }
 
 ACTIONS = tuple(RULES)

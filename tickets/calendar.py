@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import StateEntry, session_timezone
+from directory.models import StaffUser
 from tickets.access import Actor, require
-from tickets.models import HolidayOverride, StaffUser, Ticket
+from tickets.models import HolidayOverride, Ticket
 from tickets.sla import REVIEW_DAYS, WorkCalendar
 
 # Where the supervision refresh remembers its last run; a calendar change forgets it, so that the

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from delivery.outbox import enqueue_message
-from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
+from directory.models import ChannelIdentity
 from tickets import notify, workflow
 from tickets.access import SYSTEM
 from tickets.calendar import load_calendar, local_today
-from tickets.models import ChannelIdentity, Stage, Survey, Ticket
+from tickets.models import Stage, Survey, Ticket
 from tickets.sla import WorkCalendar
 
 REMINDER_AFTER_WORKDAYS = 1

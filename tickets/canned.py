@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import NotFound, ValidationError
 from core.i18n import N_
+from directory.models import StaffUser
 from tickets.access import Actor, require
 from tickets.console_models import CannedReply
-from tickets.models import StaffUser
 
 SCOPES = ("any", "reply", "chat", "callback")
 SCOPE_LABELS = {

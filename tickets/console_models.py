@@ -19,7 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
-from tickets.models import Department, StaffUser, Ticket
+from directory.models import Department, StaffUser
+from tickets.models import Ticket
 
 
 class CannedReply(Base):

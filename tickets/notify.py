@@ -18,9 +18,9 @@ from delivery.channels import FALLBACK_CHANNEL, capabilities
 from delivery.inbox import SUPERVISORS, department_recipient, department_recipient_sql
 from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message, enqueue_selected
-from tickets import messages as _messages  # noqa: F401  (registers the templates queued here)
-from tickets.citizens import channel_recipient
-from tickets.models import Department, Satisfaction, Ticket, TicketEvent
+from directory.citizens import channel_recipient
+from directory.models import Department
+from tickets.models import Satisfaction, Ticket, TicketEvent
 
 # event action → citizen message template
 CITIZEN_TEMPLATES = {

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.i18n import N_
-from tickets.models import Department, Stage, Ticket, TicketEvent
+from directory.models import Department
+from tickets.models import Stage, Ticket, TicketEvent
 from tickets.workflow import normalize_phone
 
 # Compared against when the number is unknown, so that both paths do the same work.

@@ -20,9 +20,10 @@ from core import clock
 from core.db import StateEntry, session_timezone
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import N_
+from directory.models import Department
 from tickets.access import Actor, StaffUser, SystemActor, require
 from tickets.console_models import QualityInspection, QualityWeek
-from tickets.models import CloseReason, Department, Stage, Ticket
+from tickets.models import CloseReason, Stage, Ticket
 
 SHARE_KEY = "quality.sample_share"
 DEFAULT_SHARE = 0.05

@@ -22,18 +22,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.db import UTCDateTime
 from core.inputs import in_range
+from directory.models import Category, Department
 from tickets.calendar import local_today
-from tickets.models import (
-    Attachment,
-    Category,
-    CloseReason,
-    Department,
-    Stage,
-    Supervision,
-    Survey,
-    Ticket,
-    TicketEvent,
-)
+from tickets.models import Attachment, CloseReason, Stage, Supervision, Survey, Ticket, TicketEvent
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

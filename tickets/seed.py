@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import StateEntry
+from directory.citizens import get_or_create_citizen
+from directory.models import Category, Department, Role, StaffUser
+from directory.staff import create_staff_user
 from tickets import workflow
 from tickets.access import SYSTEM, CitizenActor
 from tickets.calendar import load_calendar, local_today
-from tickets.citizens import get_or_create_citizen
-from tickets.models import Category, Department, Role, StaffUser, Ticket
-from tickets.staff import create_staff_user
+from tickets.models import Ticket
 from tickets.supervision import refresh_supervision
 
 # code, name, English name, district?, specialist seat (专席)?, former department hotline

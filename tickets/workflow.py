@@ -19,21 +19,11 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import Conflict, DomainError, ValidationError
 from core.i18n import N_
+from directory.models import Category, Citizen, Department
 from tickets import access, notify
 from tickets.access import Actor, CitizenActor, StaffUser, require
 from tickets.calendar import load_calendar, local_today
-from tickets.models import (
-    Category,
-    Citizen,
-    CloseReason,
-    Department,
-    Kind,
-    Satisfaction,
-    Stage,
-    Survey,
-    Ticket,
-    TicketEvent,
-)
+from tickets.models import CloseReason, Kind, Satisfaction, Stage, Survey, Ticket, TicketEvent
 from tickets.numbers import new_query_code, next_ticket_number
 from tickets.sla import RETURN_TOTAL_CHOICES, due_dates, supervision_status
 

@@ -14,7 +14,7 @@ from bot.engine.types import Choice, Reply
 from core import clock
 from delivery.channels import capabilities
 from delivery.outbox import enqueue_message
-from tickets.citizens import get_or_create_citizen
+from directory.citizens import get_or_create_citizen
 
 
 def _locked(session: Session, channel: str, user_id: str) -> Conversation | None:

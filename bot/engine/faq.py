@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.engine.models import Queue
 from core.errors import DomainError
+from directory.models import Department
 from knowledge.search import answer_question
-from tickets.models import Department
 
 # Words that mark a social-security or employment (人社) question when no FAQ names the department.
 SPECIALIST_KEYWORDS = (

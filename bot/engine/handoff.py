@@ -31,9 +31,10 @@ from bot.engine.models import (
 from core import clock
 from core.errors import Conflict, DomainError, NotFound
 from core.i18n import N_, translate
+from directory.models import Citizen, StaffUser
 from tickets import workflow
 from tickets.access import require
-from tickets.models import Citizen, StaffUser, Ticket
+from tickets.models import Ticket
 
 MAX_STAFF_REPLY = 2000
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, JSONType
 from core.i18n import N_
-from tickets.models import StaffUser
+from directory.models import StaffUser
 
 
 class Mode(StrEnum):

@@ -13,8 +13,9 @@ from bot.engine.turn import Turn
 from bot.engine.types import Choice
 from core.errors import DomainError, ValidationError
 from core.i18n import N_
+from directory.models import Citizen
 from tickets.access import CitizenActor
-from tickets.models import KIND_LABELS, Citizen, Kind
+from tickets.models import KIND_LABELS, Kind
 from tickets.workflow import (
     MAX_ADDRESS,
     MAX_DESCRIPTION,

@@ -15,11 +15,11 @@ from flask_babel import gettext
 
 from core.errors import ValidationError
 from core.web import current_locale, db_session
+from directory.citizens import submitting_citizen
 from portal.api.blueprint import bp
 from portal.citizen.limits import mark_track_failure, submit_limit, track_limits
 from tickets import public
 from tickets.access import CitizenActor
-from tickets.citizens import submitting_citizen
 from tickets.workflow import TicketDraft, normalize_phone, submit_ticket
 
 STRING_FIELDS = ("kind", "title", "description", "address", "contact_name", "phone", "category")

@@ -3,7 +3,7 @@
 Everything works without JavaScript (plain forms, redirect after post); ``static/citizen.js`` only
 adds live FAQ answers while typing and the "use my location" button.
 
-Who submits is decided by ``tickets.citizens.submitting_citizen`` (a mobile number, else this
+Who submits is decided by ``directory.citizens.submitting_citizen`` (a mobile number, else this
 browser's visitor id kept in the signed session cookie).
 """
 
@@ -24,16 +24,16 @@ from core.inputs import parse_int
 from core.web import current_locale, db_session
 from delivery.inbox import web_inbox
 from delivery.render import RenderSettings
+from directory.citizens import submitting_citizen
+from directory.models import Category
 from portal.citizen import knowledge_bridge as kb
 from portal.citizen.blueprint import bp
 from portal.citizen.limits import mark_track_failure, search_limit, submit_limit, track_limits
 from tickets import attachments, public
 from tickets.access import CitizenActor
-from tickets.citizens import submitting_citizen
 from tickets.models import (
     KIND_LABELS,
     SATISFACTION_LABELS,
-    Category,
     Kind,
     Satisfaction,
     Stage,
@@ -140,7 +140,7 @@ def _translated_errors(error: ValidationError) -> dict[str, str]:
 
 def _visitor_id() -> str:
     """A random id kept in the signed session cookie: this browser, for a citizen without a
-    phone number (``tickets.citizens.submitting_citizen``)."""
+    phone number (``directory.citizens.submitting_citizen``)."""
     web_id = session.get("web_id")
     if not isinstance(web_id, str) or not TOKEN_RE.match(web_id):
         web_id = secrets.token_hex(16)

@@ -14,19 +14,21 @@ from core.errors import DomainError, NotFound, ValidationError
 from core.i18n import N_
 from core.inputs import optional_id
 from core.web import db_session
+from directory import staff_admin
+from directory.models import Department, Role, StaffUser
+from directory.staff import create_staff_user
 from portal.staff.auth import require_action
 from portal.staff.blueprint import bp
 from portal.staff.helpers import flash_domain_error
 from portal.staff.nav import register_nav
-from tickets import canned, staff_admin
+from tickets import canned
 from tickets.calendar import (
     load_calendar,
     local_today,
     remove_calendar_override,
     set_calendar_override,
 )
-from tickets.models import Department, HolidayOverride, Role, StaffUser
-from tickets.staff import create_staff_user
+from tickets.models import HolidayOverride
 
 register_nav("staff.admin_staff", N_("Staff"), "manage_staff", order=60)
 register_nav("staff.admin_departments", N_("Departments"), "manage_departments", order=61)

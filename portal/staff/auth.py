@@ -10,11 +10,12 @@ from flask_babel import gettext
 from core import clock
 from core.errors import DomainError
 from core.web import db_session, limiter
+from directory.models import StaffUser
+from directory.staff import authenticate
 from portal.staff.blueprint import bp
 from portal.staff.nav import nav_for
 from tickets.access import require
-from tickets.models import StaffUser, Ticket
-from tickets.staff import authenticate
+from tickets.models import Ticket
 
 OPEN_ENDPOINTS = {"staff.login", "staff.static"}
 

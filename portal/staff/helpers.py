@@ -17,18 +17,15 @@ from core.errors import DomainError
 from core.i18n import N_
 from core.inputs import optional_id
 from core.web import current_locale, db_session
+from directory.models import ROLE_LABELS, Channel, Department, StaffUser
 from portal.staff.blueprint import bp
 from tickets.access import visible_contact
 from tickets.models import (
     CLOSE_REASON_LABELS,
     KIND_LABELS,
-    ROLE_LABELS,
     SATISFACTION_LABELS,
     STAGE_LABELS,
     SUPERVISION_LABELS,
-    Channel,
-    Department,
-    StaffUser,
     Ticket,
 )
 from tickets.queries import TicketFilters

@@ -13,10 +13,10 @@ from core.inputs import optional_id
 from core.web import current_locale, db_session
 from delivery.inbox import SUPERVISORS, department_recipient, staff_inbox
 from delivery.render import RenderSettings
+from directory.models import Role, StaffUser
 from portal.staff.auth import current_staff
 from portal.staff.blueprint import bp
 from portal.staff.nav import register_nav
-from tickets.models import Role, StaffUser
 
 register_nav("staff.inbox", N_("Notices"), order=85, roles=(Role.DEPARTMENT, Role.SUPERVISOR))
 

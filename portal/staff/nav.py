@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from directory.models import StaffUser
 from tickets.access import Actor, can
-from tickets.models import StaffUser
 
 
 @dataclass(frozen=True)

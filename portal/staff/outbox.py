@@ -14,10 +14,10 @@ from core.web import current_locale, db_session
 from delivery import outbox
 from delivery.models import OutboxStatus
 from delivery.render import RenderSettings, render_message
+from directory import staff_admin
 from portal.staff.auth import require_action
 from portal.staff.blueprint import bp
 from portal.staff.nav import register_nav
-from tickets import staff_admin
 
 register_nav("staff.outbox_list", N_("Outbox"), "manage_outbox", 90)
 

@@ -16,6 +16,7 @@ from core.errors import DomainError, NotFound, PermissionDenied
 from core.i18n import N_
 from core.inputs import optional_id
 from core.web import current_locale, db_session
+from directory.models import Department, Role, StaffUser
 from knowledge.search import answer_question
 from portal.staff.auth import current_staff, require_action
 from portal.staff.blueprint import bp
@@ -33,7 +34,7 @@ from portal.staff.nav import register_nav
 from tickets import queries, workflow
 from tickets.access import can, visible_contact
 from tickets.canned import list_canned_replies
-from tickets.models import Attachment, Department, Role, StaffUser, Stage, Ticket
+from tickets.models import Attachment, Stage, Ticket
 from tickets.sla import RETURN_TOTAL_CHOICES
 
 HOTLINE = (Role.OPERATOR.value, Role.REVIEWER.value, Role.SUPERVISOR.value, Role.ADMIN.value)

@@ -19,7 +19,7 @@ from bot.engine.models import Conversation, Handoff
 from delivery import channels
 from delivery.channels import ChannelCapabilities, capabilities, register_channel
 from delivery.models import OutboxMessage
-from tickets.models import StaffUser
+from directory.models import StaffUser
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}

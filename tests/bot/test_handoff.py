@@ -29,7 +29,7 @@ from core import clock
 from core.db import Database
 from core.errors import PermissionDenied
 from delivery.models import OutboxMessage
-from tickets.models import StaffUser
+from directory.models import StaffUser
 from tickets.workflow import TicketDraft
 
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}

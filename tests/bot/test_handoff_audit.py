@@ -32,7 +32,7 @@ from bot.engine.models import (
 )
 from core import clock
 from core.db import Database
-from tickets.models import StaffUser
+from directory.models import StaffUser
 from tickets.workflow import TicketDraft
 
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}

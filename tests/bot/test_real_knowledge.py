@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine import InboundMessage, handle_message
 from bot.engine.models import Conversation, Handoff
-from tickets.models import Department
+from directory.models import Department
 
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
 _ids = itertools.count(1)

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from directory.models import StaffUser
 from tests.browser.conftest import DESKTOP, PHONE
-from tickets.models import StaffUser
 
 
 def test_citizen_hand_off_and_staff_reply(

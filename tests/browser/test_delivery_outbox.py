@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from delivery.outbox import enqueue_message
+from directory.models import StaffUser
 from tests.browser.conftest import DESKTOP, PHONE
-from tickets.models import StaffUser
 
 
 def _dead_letters(db: Session) -> None:

@@ -13,8 +13,8 @@ from delivery.inbox import staff_inbox, web_inbox
 from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message
 from delivery.render import RenderSettings, render_message
+from directory.models import StaffUser
 from hotline.background import start_in_process, stop_in_process
-from tickets.models import StaffUser
 from tickets.survey_links import read_survey_token
 
 

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, NotFound, PermissionDenied
 from delivery.models import OutboxMessage
 from delivery.outbox import count_by_status, enqueue_message, list_messages
+from directory.citizens import get_or_create_citizen
+from directory.models import Department, StaffUser
+from directory.staff_admin import drop_message, retry_message
 from tickets import workflow
 from tickets.access import CitizenActor
-from tickets.citizens import get_or_create_citizen
-from tickets.models import Department, StaffUser, Ticket
-from tickets.staff_admin import drop_message, retry_message
+from tickets.models import Ticket
 
 
 def _count(db: Session, **where: object) -> int:

@@ -5,11 +5,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
+from directory.models import Department
 from knowledge import operations
 from knowledge.models import Faq
 from knowledge.search import forget_indexes
 from tickets.access import SYSTEM
-from tickets.models import Department
 
 
 @pytest.fixture(autouse=True)

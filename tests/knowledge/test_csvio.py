@@ -4,13 +4,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from directory.models import Department
 from knowledge.csvio import CsvImportError, export_faqs, import_faqs, parse_csv
 from knowledge.models import Faq
 from knowledge.normalize import normalize
 from knowledge.seed import SHIPPED_FAQS, seed_starter_knowledge
 from lab.knowledge.evaluation import SHIPPED_EVAL, load_cases
 from tickets.access import SYSTEM
-from tickets.models import Department
 
 HEADER = "question,alternatives,answer,category,department,keywords\n"
 

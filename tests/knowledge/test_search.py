@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, PermissionDenied
+from directory.models import Role
 from knowledge import operations, queries
 from knowledge.matcher import Entry, Match
 from knowledge.models import Faq, GapStatus, KnowledgeEvent, KnowledgeGap
@@ -17,7 +18,6 @@ from knowledge.search import (
     get_matcher,
 )
 from tickets.access import SYSTEM
-from tickets.models import Role
 
 
 def _m(i: int, score: float) -> Match:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.handoff import pick_up_chat, send_staff_reply
 from bot.engine.models import ChatMessage, Conversation, Handoff
-from tickets.models import StaffUser
+from directory.models import StaffUser
 
 
 def _start(client: FlaskClient) -> dict[str, Any]:

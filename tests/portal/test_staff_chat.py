@@ -15,7 +15,8 @@ from bot.engine import InboundMessage, handle_message
 from bot.engine.models import ChatMessage, Conversation, Handoff
 from core import clock
 from delivery.models import OutboxMessage
-from tickets.models import StaffUser, Ticket
+from directory.models import StaffUser
+from tickets.models import Ticket
 
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
 _ids = itertools.count(1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from directory.models import StaffUser
 from tickets.access import ACTIONS, SYSTEM, CitizenActor, can, mask_phone, visible_contact
-from tickets.models import StaffUser, Ticket
+from tickets.models import Ticket
 
 # One letter per role keeps the matrix readable.
 O, R, D, S, A = "operator", "reviewer", "department", "supervisor", "admin"  # noqa: E741

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.errors import DomainError
+from directory.models import StaffUser
 from tickets import workflow
-from tickets.models import StaffUser, Ticket
+from tickets.models import Ticket
 
 
 def test_each_stage_offers_its_transitions(

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from delivery.models import OutboxMessage
+from directory.models import StaffUser
 from tests.conftest import at
 from tickets import workflow
-from tickets.models import StaffUser, Ticket
+from tickets.models import Ticket
 from tickets.notify import notify_supervision_changes
 from tickets.supervision import refresh_supervision
 

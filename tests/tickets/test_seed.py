@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
+from directory.models import Department, StaffUser
 from hotline.demo import seed_demo
 from tests.conftest import TIMEZONE
 from tickets.calendar import load_calendar
-from tickets.models import Department, StaffUser, Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.seed import DEMO_TICKETS
 
 pytestmark = pytest.mark.date_matrix

@@ -3,10 +3,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from directory.models import ChannelIdentity
 from tests.portal.citizen.helpers import PDF_BYTES, form, png_bytes, upload
 from tickets import attachments
 from tickets.access import visible_contact
-from tickets.models import Attachment, ChannelIdentity, Ticket
+from tickets.models import Attachment, Ticket
 
 
 def _tickets(db) -> list[Ticket]:

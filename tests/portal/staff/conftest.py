@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tickets.models import StaffUser
+from directory.models import StaffUser
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 
 from core import clock
+from directory.models import Department, StaffUser
 from tests.conftest import at
 from tickets.console_models import CannedReply, QualityInspection
-from tickets.models import Department, HolidayOverride, StaffUser
+from tickets.models import HolidayOverride
 
 
 def test_admin_pages_render_and_are_admin_only(login, staff) -> None:

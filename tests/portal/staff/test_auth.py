@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core import clock
-from tickets.models import Role
+from directory.models import Role
 
 pytestmark = pytest.mark.date_matrix  # session expiry and lockout run on the clock
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
-from tickets.models import ChannelIdentity, Citizen
+from directory.models import ChannelIdentity, Citizen
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> ChannelIdentity | None:

@@ -11,8 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import clock
 from core.errors import Conflict, DomainError, ValidationError
 from core.i18n import N_
-from tickets.access import Actor, SystemActor, require
-from tickets.models import Department, Role, StaffUser
+from directory.access import Actor, SystemActor, require
+from directory.models import Department, Role, StaffUser
 
 MIN_PASSWORD_LENGTH = 8
 # scrypt is werkzeug's default and deliberately slow; tests switch to a cheap method.

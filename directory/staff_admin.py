@@ -1,5 +1,5 @@
 """Administration of staff accounts and departments (the admin screens of the staff console).
-Creating an account is :func:`tickets.staff.create_staff_user`; the rest is here."""
+Creating an account is :func:`directory.staff.create_staff_user`; the rest is here."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from core.errors import Conflict, ValidationError
 from core.i18n import N_
 from delivery import outbox
 from delivery.models import OutboxMessage
-from tickets.access import Actor, require
-from tickets.models import Department, Role, StaffUser
-from tickets.staff import MIN_PASSWORD_LENGTH, hash_password
+from directory.access import Actor, require
+from directory.models import Department, Role, StaffUser
+from directory.staff import MIN_PASSWORD_LENGTH, hash_password
 
 
 def update_staff_user(

@@ -1,0 +1,1 @@
+"""Who is who: departments, categories, staff and citizens, and who may do what (``access``)."""
