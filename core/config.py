@@ -27,6 +27,14 @@ DEFAULTS: dict[str, Any] = {
     "HOTLINE_PHONE": "12345",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",  # for links in messages (survey, tracking)
     "WECHAT_ACCOUNT_NAME": "12345市民服务热线",
+    # The WeChat official account (公众号). No token: the /wechat endpoint is off (404).
+    "WECHAT_TOKEN": None,  # 令牌 (Token) of the server configuration
+    "WECHAT_APP_ID": None,  # AppID
+    "WECHAT_APP_SECRET": None,  # AppSecret (the outbound client's access token)
+    "WECHAT_AES_KEY": None,  # EncodingAESKey (43 characters) for compatible and safe mode
+    # "plain" (明文), "compatible" (兼容) or "safe" (安全); empty: safe with an AES key, else plain
+    "WECHAT_MODE": "",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com",
     "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
     "SESSION_LIFETIME_MINUTES": 480,
     "TESTING": False,

@@ -128,5 +128,8 @@ class ChannelIdentity(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime | None]
+    # The channel said the citizen cannot be reached there any more (a WeChat unsubscribe);
+    # cleared when they write again.
+    unreachable_at: Mapped[dt.datetime | None]
 
     citizen: Mapped[Citizen] = relationship(back_populates="identities")

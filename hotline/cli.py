@@ -9,6 +9,7 @@ from bot import cli as bot_cli
 from core.web import database
 from hotline import migrate, worker_cli
 from knowledge import cli as knowledge_cli
+from wechat import cli as wechat_cli
 
 
 def register_cli(app: Flask) -> None:
@@ -64,3 +65,4 @@ def register_cli(app: Flask) -> None:
     knowledge_cli.register_cli(app)
     worker_cli.register_cli(app)
     bot_cli.register_cli(app)
+    wechat_cli.register_cli(app)

@@ -87,6 +87,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     install_input_policy(app)
     register_outbox_templates()
     register_channels()
+    from wechat.sender import register_senders as register_wechat_sender
+
+    register_wechat_sender(config, app.extensions["hotline_db"].session)
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)
@@ -128,12 +131,15 @@ def _register_blueprints(app: Flask) -> None:
     from portal.citizen import bp as citizen_bp
     from portal.staff import bp as staff_bp
     from portal.webchat import bp as webchat_bp
+    from wechat.inbound import bp as wechat_bp
 
     csrf.exempt(api_bp)
+    csrf.exempt(wechat_bp)  # signed by WeChat (token, msg_signature), not by a form token
     app.register_blueprint(citizen_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(webchat_bp, url_prefix="/chat")
+    app.register_blueprint(wechat_bp, url_prefix="/wechat")
 
 
 def _error_response(status: int, message: str, fields: Mapping[str, str] | None = None) -> Any:

@@ -1,0 +1,235 @@
+"""A fake WeChat official account API on loopback, for tests that must not touch the Internet.
+
+It issues access tokens (``TOKEN-1``, ``TOKEN-2``…) and accepts only tokens it issued and did not
+revoke (anything else gets 40001, as WeChat answers), records every token request,
+customer-service and template message body, media download and menu, and answers with WeChat's
+real error codes on demand::
+
+    fake.fail("custom", 45015)          # the next customer-service message: out of the window
+    fake.fail("template", 45009, 45009) # the next two template messages: rate limited
+    fake.fail_http("custom", 502)       # the next one: a gateway error
+    fake.revoke_tokens()                # every issued token is now invalid (40001)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# WeChat's own messages for the codes the fake answers with.
+ERRORS: dict[int, str] = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
+    40007: "invalid media_id",
+    40013: "invalid appid",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    45009: "reach max api daily quota limit",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
+}
+
+ENDPOINTS = {
+    "/cgi-bin/token": "token",
+    "/cgi-bin/message/custom/send": "custom",
+    "/cgi-bin/message/template/send": "template",
+    "/cgi-bin/menu/create": "menu",
+    "/cgi-bin/media/get": "media",
+}
+
+
+@dataclass
+class Call:
+    endpoint: str
+    token: str | None
+    body: Any
+
+
+@dataclass
+class FakeWeChat:
+    appid: str = "wx-test-app"
+    secret: str = "wx-test-secret"
+    expires_in: int = 7200
+    token_delay: float = 0.0  # seconds a token request takes (to let two fetches overlap)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    custom_messages: list[dict[str, Any]] = field(default_factory=list)
+    template_messages: list[dict[str, Any]] = field(default_factory=list)
+    menus: list[dict[str, Any]] = field(default_factory=list)
+    media_requests: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)  # every API call, accepted or refused
+    media: dict[str, bytes] = field(default_factory=dict)
+    valid_tokens: set[str] = field(default_factory=set)
+    _failures: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    _issued: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    # -- scripting ------------------------------------------------------------------------------
+
+    def fail(self, endpoint: str, *codes: int) -> None:
+        """The next calls of ``endpoint`` answer these WeChat error codes, one each."""
+        with self._lock:
+            self._failures.setdefault(endpoint, []).extend(("errcode", c) for c in codes)
+
+    def fail_http(self, endpoint: str, status: int, times: int = 1) -> None:
+        with self._lock:
+            self._failures.setdefault(endpoint, []).extend([("http", status)] * times)
+
+    def revoke_tokens(self) -> None:
+        with self._lock:
+            self.valid_tokens.clear()
+
+    def calls_to(self, endpoint: str) -> list[Call]:
+        return [c for c in self.calls if c.endpoint == endpoint]
+
+    # -- serving --------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeWeChat:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self, None)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw.decode("utf-8")) if raw else None
+                except ValueError:
+                    body = raw
+                fake._handle(self, body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        payload: Any,
+        *,
+        status: int = 200,
+        content_type: str = "application/json; charset=utf-8",
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _error(self, handler: BaseHTTPRequestHandler, code: int) -> None:
+        self._reply(handler, {"errcode": code, "errmsg": ERRORS.get(code, "error")})
+
+    def _next_failure(self, endpoint: str) -> tuple[str, int] | None:
+        with self._lock:
+            queue = self._failures.get(endpoint)
+            return queue.pop(0) if queue else None
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
+        parts = urlsplit(handler.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        endpoint = ENDPOINTS.get(parts.path.rstrip("/"))
+        if endpoint is None:
+            self._reply(handler, {"errcode": 404, "errmsg": "not found"}, status=404)
+            return
+        if endpoint == "token":
+            self._token(handler, query)
+            return
+        token = query.get("access_token")
+        with self._lock:
+            self.calls.append(Call(endpoint, token, body))
+            known = token in self.valid_tokens
+        if not known:
+            self._error(handler, 40001)
+            return
+        failure = self._next_failure(endpoint)
+        if failure is not None:
+            kind, code = failure
+            if kind == "http":
+                self._reply(
+                    handler, b"<html>bad gateway</html>", status=code, content_type="text/html"
+                )
+            else:
+                self._error(handler, code)
+            return
+        with self._lock:
+            if endpoint == "custom":
+                self.custom_messages.append(body)
+            elif endpoint == "template":
+                self.template_messages.append(body)
+            elif endpoint == "menu":
+                self.menus.append(body)
+            elif endpoint == "media":
+                self.media_requests.append(query.get("media_id", ""))
+        if endpoint == "media":
+            content = self.media.get(query.get("media_id", ""))
+            if content is None:
+                self._error(handler, 40007)
+            else:
+                self._reply(handler, content, content_type="image/jpeg")
+            return
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
+        if endpoint == "template":
+            answer["msgid"] = len(self.template_messages)
+        self._reply(handler, answer)
+
+    def _token(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        with self._lock:
+            self.token_requests.append(query)
+        failure = self._next_failure("token")
+        if failure is not None:
+            kind, code = failure
+            if kind == "http":
+                self._reply(handler, b"busy", status=code, content_type="text/plain")
+            else:
+                self._error(handler, code)
+            return
+        if query.get("appid") != self.appid or query.get("secret") != self.secret:
+            self._error(handler, 40013)
+            return
+        if self.token_delay:
+            time.sleep(self.token_delay)
+        with self._lock:
+            self._issued += 1
+            token = f"TOKEN-{self._issued}"
+            self.valid_tokens.add(token)
+        self._reply(handler, {"access_token": token, "expires_in": self.expires_in})
+
+
+def running_fake() -> Iterator[FakeWeChat]:
+    """For a fixture: ``yield from running_fake()``."""
+    fake = FakeWeChat().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
