@@ -75,6 +75,26 @@ def submitting_citizen(
     return None
 
 
+def mark_unreachable(session: Session, channel: str, external_id: str) -> None:
+    """The citizen left the channel (a WeChat unsubscribe): the channel will refuse every message
+    to them, so the outbox stops trying until they come back."""
+    identity = find_identity(session, channel, external_id)
+    if identity is not None and identity.unreachable_at is None:
+        identity.unreachable_at = clock.now()
+        session.flush()
+
+
+def mark_reachable(session: Session, channel: str, external_id: str) -> None:
+    """The citizen wrote (or subscribed, scanned, clicked): reachable again, and a reply window
+    such as WeChat's 48 hours opens from now (``last_seen_at``)."""
+    identity = find_identity(session, channel, external_id)
+    if identity is None:
+        return
+    identity.last_seen_at = clock.now()
+    identity.unreachable_at = None
+    session.flush()
+
+
 def channel_recipient(session: Session, citizen_id: int | None, channel: str) -> str | None:
     """The address to reach a citizen on one channel (openid, chat id, web identity)."""
     if citizen_id is None:

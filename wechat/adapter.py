@@ -29,7 +29,7 @@ from bot.engine.models import ChatMessage, Mode, Sender
 from core import clock
 from core.i18n import N_, translate
 from core.inputs import check_text
-from directory.citizens import find_identity
+from directory.citizens import mark_reachable, mark_unreachable
 from wechat.channel import CHANNEL
 from wechat.choices import answer, render
 from wechat.protocol import Incoming
@@ -134,7 +134,7 @@ def _inbound(
 def _on_event(session: Session, incoming: Incoming, config: Mapping[str, Any]) -> str | None:
     event = incoming.event or ""
     if event == "unsubscribe":
-        mark_unreachable(session, incoming.sender)
+        mark_unreachable(session, CHANNEL, incoming.sender)
         return None
     if event not in _INTERACTIONS:
         return None  # VIEW, LOCATION reports, menu photo/scan pickers, platform notices
@@ -160,7 +160,7 @@ def _converse(
     session: Session, incoming: Incoming, message: InboundMessage, config: Mapping[str, Any]
 ) -> str | None:
     replies = handle_message(session, message, config=config)
-    mark_reachable(session, incoming.sender)
+    mark_reachable(session, CHANNEL, incoming.sender)
     return render(replies) or None
 
 
@@ -186,22 +186,3 @@ def _last_replies(session: Session, openid: str) -> list[Reply]:
         .order_by(ChatMessage.id)
     )
     return [as_reply(row) for row in rows]
-
-
-def mark_unreachable(session: Session, openid: str) -> None:
-    """WeChat will refuse every message to a citizen who unsubscribed (43004)."""
-    identity = find_identity(session, CHANNEL, openid)
-    if identity is not None and identity.unreachable_at is None:
-        identity.unreachable_at = clock.now()
-        session.flush()
-
-
-def mark_reachable(session: Session, openid: str) -> None:
-    """The citizen wrote (or subscribed, scanned, clicked): reachable again, and the 48-hour
-    customer-service window opens from now (``last_seen_at``)."""
-    identity = find_identity(session, CHANNEL, openid)
-    if identity is None:
-        return
-    identity.last_seen_at = clock.now()
-    identity.unreachable_at = None
-    session.flush()
