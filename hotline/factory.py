@@ -90,6 +90,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from wechat.sender import register_senders as register_wechat_sender
 
     register_wechat_sender(config, app.extensions["hotline_db"].session)
+    from wechat.media import register_media_fetchers as register_wechat_media
+
+    register_wechat_media(config, app.extensions["hotline_db"].session)
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)
@@ -132,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.staff import bp as staff_bp
     from portal.webchat import bp as webchat_bp
     from wechat.inbound import bp as wechat_bp
+    from wechat.web import bp as wechat_web_bp
 
     csrf.exempt(api_bp)
     csrf.exempt(wechat_bp)  # signed by WeChat (token, msg_signature), not by a form token
@@ -140,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(webchat_bp, url_prefix="/chat")
     app.register_blueprint(wechat_bp, url_prefix="/wechat")
+    app.register_blueprint(wechat_web_bp, url_prefix="/wechat/oauth")  # 网页授权
 
 
 def _error_response(status: int, message: str, fields: Mapping[str, str] | None = None) -> Any:

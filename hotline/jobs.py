@@ -15,6 +15,7 @@ from delivery.worker import WorkerSettings
 from tickets.access import SYSTEM
 from tickets.calendar import local_today
 from tickets.callbacks import close_unanswered_surveys, send_survey_reminders
+from tickets.media import fetch_pending_media
 from tickets.notify import notify_supervision_changes
 from tickets.quality import sample_week, week_start_of
 from tickets.supervision import refresh_supervision
@@ -49,6 +50,14 @@ def default_jobs(config: Mapping[str, Any]) -> list[Job]:
         attempt died with the worker into visible dead letters."""
         return dead_letter_stuck_messages(session, max_attempts=settings.max_attempts)
 
+    upload_dir = str(config.get("UPLOAD_DIR") or "instance/uploads")
+    media_batch = int(config.get("MEDIA_BATCH_SIZE", 10))
+
+    def ticket_media_job(session: Session) -> int:
+        """Pictures sent by reference (a WeChat MediaId): fetch a batch through the channel's
+        fetcher into the ticket's attachments, outside any request (``tickets.media``)."""
+        return fetch_pending_media(session, upload_dir=upload_dir, batch_size=media_batch)
+
     return [
         Job(
             "supervision",
@@ -69,5 +78,10 @@ def default_jobs(config: Mapping[str, Any]) -> list[Job]:
             "outbox_retries",
             float(config.get("OUTBOX_SWEEP_INTERVAL_SECONDS", 60)),
             outbox_retries_job,
+        ),
+        Job(
+            "ticket_media",
+            float(config.get("MEDIA_INTERVAL_SECONDS", 30)),
+            ticket_media_job,
         ),
     ]

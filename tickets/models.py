@@ -1,5 +1,6 @@
-"""Ticket domain models: tickets, their append-only events, attachments, callback surveys and
-working-day overrides. Who is who (departments, categories, staff, citizens) is ``directory``."""
+"""Ticket domain models: tickets, their append-only events, attachments (and the pictures still
+to be fetched), callback surveys and working-day overrides. Who is who (departments, categories,
+staff, citizens) is ``directory``."""
 
 from __future__ import annotations
 
@@ -243,6 +244,40 @@ class Attachment(Base):
     created_at: Mapped[dt.datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+
+
+class MediaStatus(StrEnum):
+    PENDING = "pending"  # waiting for (or being retried by) the media job
+    FETCHED = "fetched"  # stored: ``attachment_id`` is the file
+    FAILED = "failed"  # never will be: ``last_error`` says why
+
+
+class TicketMedia(Base):
+    """A picture a channel handed over by reference (``wechat-media:<MediaId>``) with a
+    submission. It becomes an :class:`Attachment` when the background job has fetched it
+    (``tickets.media``); until then no page lists it."""
+
+    __tablename__ = "ticket_media"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','fetched','failed')", name="status"),
+        UniqueConstraint("ticket_id", "source", name="uq_ticket_media_ticket_source"),
+        Index("ix_ticket_media_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    source: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default=MediaStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the job may take it next (a retry's backoff, or the lease of a fetch under way).
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    ticket: Mapped[Ticket] = relationship()
+    attachment: Mapped[Attachment | None] = relationship()
 
 
 class Survey(Base):

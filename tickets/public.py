@@ -13,10 +13,11 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.i18n import N_
+from directory.citizens import find_identity
 from directory.models import Department
 from tickets.models import Stage, Ticket, TicketEvent
 from tickets.workflow import normalize_phone
@@ -25,6 +26,7 @@ from tickets.workflow import normalize_phone
 _DUMMY_SECRET = "\x00" * 16
 MAX_NUMBER_LENGTH = 20
 MAX_SECRET_LENGTH = 40
+MY_TICKETS_PAGE = 20
 
 # The stage as a citizen understands it (the staff words are in tickets.models.STAGE_LABELS).
 PLAIN_STAGES = {
@@ -135,3 +137,66 @@ def public_timeline(
         note = event.note if event.action in NOTE_ACTIONS else None
         events.append(PublicEvent(event.at, event.action, label, params, note))
     return events
+
+
+# -- a citizen known by a channel identity (WeChat's 网页授权 openid) ---------------------------
+
+
+@dataclass(frozen=True)
+class OwnTickets:
+    items: list[Ticket]
+    next_before: str | None  # the number to continue after (older tickets), None: no more
+
+
+def identity_citizen_id(session: Session, channel: str, external_id: str | None) -> int | None:
+    identity = find_identity(session, channel, external_id) if external_id else None
+    return identity.citizen_id if identity is not None else None
+
+
+def identity_owns(session: Session, ticket: Ticket, channel: str, external_id: str | None) -> bool:
+    """Whether the citizen behind a channel identity (a WeChat openid proven by 网页授权) is the
+    one who submitted ``ticket``: they may read it without its query code."""
+    citizen_id = identity_citizen_id(session, channel, external_id)
+    return citizen_id is not None and ticket.citizen_id == citizen_id
+
+
+def identity_tickets(
+    session: Session,
+    channel: str,
+    external_id: str,
+    *,
+    before: str | None = None,
+    limit: int = MY_TICKETS_PAGE,
+) -> OwnTickets:
+    """The tickets of the citizen behind a channel identity, newest first, a page at a time
+    (keyset on ``(created_at, id)`` after the ticket numbered ``before``; served by
+    ``ix_tickets_citizen`` (citizen_id, created_at)). A ``before`` that is not one of theirs
+    starts from the newest."""
+    citizen_id = identity_citizen_id(session, channel, external_id)
+    if citizen_id is None:
+        return OwnTickets([], None)
+    conditions = [Ticket.citizen_id == citizen_id]
+    number = clean_number(before)
+    if number:
+        anchor = session.execute(
+            select(Ticket.created_at, Ticket.id).where(
+                Ticket.number == number, Ticket.citizen_id == citizen_id
+            )
+        ).first()
+        if anchor is not None:
+            created_type = Ticket.__table__.c.created_at.type
+            conditions.append(
+                tuple_(Ticket.created_at, Ticket.id)
+                < tuple_(literal(anchor.created_at, created_type), literal(anchor.id))
+            )
+    rows = list(
+        session.scalars(
+            select(Ticket)
+            .where(*conditions)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit + 1)
+        ).unique()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return OwnTickets(rows, rows[-1].number if more and rows else None)

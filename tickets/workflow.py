@@ -23,6 +23,7 @@ from directory.models import Category, Citizen, Department
 from tickets import access, notify
 from tickets.access import Actor, CitizenActor, StaffUser, require
 from tickets.calendar import load_calendar, local_today
+from tickets.media import add_media, clean_references
 from tickets.models import CloseReason, Kind, Satisfaction, Stage, Survey, Ticket, TicketEvent
 from tickets.numbers import new_query_code, next_ticket_number
 from tickets.sla import RETURN_TOTAL_CHOICES, due_dates, supervision_status
@@ -67,6 +68,9 @@ class TicketDraft:
     latitude: float | None = None
     longitude: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Pictures handed over by reference (``wechat-media:<MediaId>``), fetched later by the media
+    # job (``tickets.media``). The conversation engine's ``extra["images"]`` count as media too.
+    media: tuple[str, ...] = ()
 
     def validated(self) -> TicketDraft:
         errors: dict[str, str] = {}
@@ -113,6 +117,7 @@ class TicketDraft:
             latitude=self.latitude,
             longitude=self.longitude,
             extra=self.extra,
+            media=tuple(clean_references([*self.media, *(self.extra.get("images") or ())])),
         )
 
 
@@ -260,6 +265,8 @@ def submit_ticket(
         session.add(ticket)
         session.flush()
     _record(session, ticket, "submit", actor=actor, from_stage=None)
+    if clean.media:
+        add_media(session, ticket, clean.media)
     return ticket
 
 

@@ -167,7 +167,9 @@ def _on_kind(turn: Turn, draft: dict[str, Any]) -> None:
 def _on_description(turn: Turn, draft: dict[str, Any]) -> None:
     text = turn.text.strip()
     if turn.message.image:
-        draft.setdefault("images", []).append(turn.message.image)
+        # A new list, never the stored one changed in place: the JSON column would see no
+        # change and keep only the first picture.
+        draft["images"] = [*draft.get("images", []), turn.message.image]
         if not text:
             turn.say(N_("The picture is attached. Now please describe the request in words."))
             _go(turn, "wizard_description", draft)

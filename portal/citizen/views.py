@@ -63,6 +63,10 @@ FAQ_PAGE_SIZE = 20
 MAX_PAGE = 10_000  # deeper pages of one category are not browsed; a larger number is a 400
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 SESSION_TICKETS = "tracked_tickets"
+# The openid WeChat's 网页授权 proved for this browser (kept by wechat/web.py after
+# /wechat/oauth/callback): the citizen's own tickets open without their query code.
+SESSION_WECHAT_OPENID = "wechat_openid"
+WECHAT_CHANNEL = "wechat"
 KEPT_SALT = "hotline.kept-uploads.v1"
 
 
@@ -77,6 +81,22 @@ def _remember_ticket(number: str) -> None:
 
 def _may_read(number: str) -> bool:
     return number in session.get(SESSION_TICKETS, [])
+
+
+def _wechat_openid() -> str | None:
+    value = session.get(SESSION_WECHAT_OPENID)
+    return value if isinstance(value, str) and value else None
+
+
+def _owns(ticket: Ticket) -> bool:
+    """This browser's WeChat citizen submitted the ticket (``tickets.public.identity_owns``)."""
+    openid = _wechat_openid()
+    return openid is not None and public.identity_owns(db_session(), ticket, WECHAT_CHANNEL, openid)
+
+
+def _wechat_sign_in_available() -> bool:
+    config = current_app.config
+    return bool(config.get("WECHAT_APP_ID") and config.get("WECHAT_APP_SECRET"))
 
 
 def _kinds() -> list[dict[str, Any]]:
@@ -404,12 +424,31 @@ def track() -> Any:
     return redirect(url_for("citizen.ticket", number=ticket.number), code=303)
 
 
+@bp.get("/my")
+def my_tickets() -> Any:
+    """我的工单: the tickets of the citizen WeChat's 网页授权 named, without number or code."""
+    openid = _wechat_openid()
+    if openid is None:
+        if _wechat_sign_in_available():
+            return redirect(url_for("wechat_web.start", next=url_for("citizen.my_tickets")))
+        return render_template("citizen/my_tickets.html", page=None)
+    page = public.identity_tickets(
+        db_session(), WECHAT_CHANNEL, openid, before=request.args.get("before")
+    )
+    return render_template(
+        "citizen/my_tickets.html",
+        page=page,
+        stages={t.id: public.plain_stage(t) for t in page.items},
+    )
+
+
 @bp.get("/track/<number>")
 def ticket(number: str) -> Any:
-    if not _may_read(number):
-        return redirect(url_for("citizen.track_form", number=number))
     db = db_session()
     found = get_ticket_by_number(db, number)
+    mine = found is not None and _owns(found)
+    if not (_may_read(number) or mine):
+        return redirect(url_for("citizen.track_form", number=number))
     if found is None:
         abort(404)
     survey = current_survey(db, found) if found.stage == Stage.CALLBACK else None
@@ -424,6 +463,7 @@ def ticket(number: str) -> Any:
     return render_template(
         "citizen/ticket.html",
         ticket=found,
+        mine=mine,
         kind_label=KIND_LABELS[found.kind_enum],
         stage_text=public.plain_stage(found),
         department=public.department_name(found.department, current_locale()),

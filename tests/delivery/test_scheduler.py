@@ -102,12 +102,14 @@ def test_the_default_jobs_run(app: Flask) -> None:
         "survey_callbacks",
         "quality_sample",
         "outbox_retries",
+        "ticket_media",
     ]
     assert Scheduler(sessions, jobs).run_due() == {
         "supervision": 0,
         "survey_callbacks": 0,
         "quality_sample": 0,
         "outbox_retries": 0,
+        "ticket_media": 0,
     }
     assert Scheduler(sessions, jobs).run_due() == {}  # not due again yet
 

@@ -278,6 +278,16 @@ def test_web_chat(check, start: Any, text: Any, client_id: Any, location: Any, a
     check("GET /api/v1/chat/poll", "GET", f"/api/v1/chat/poll?after={_raw(str(after))}")
 
 
+@FUZZ
+@given(before=VALUE, next_url=around("/my"), code=VALUE, state=VALUE)
+def test_wechat_browser_pages(check, before: str, next_url: str, code: str, state: str) -> None:
+    """我的工单 and the 网页授权 round trip (off here: WeChat is not configured in this app)."""
+    check("GET /my", "GET", f"/my?before={_raw(before)}")
+    check("GET /wechat/oauth/start", "GET", f"/wechat/oauth/start?next={_raw(next_url)}")
+    url = f"/wechat/oauth/callback?code={_raw(code)}&state={_raw(state)}"
+    check("GET /wechat/oauth/callback", "GET", url)
+
+
 def teardown_module() -> None:
     target = os.environ.get("HOTLINE_FUZZ_REPORT")
     if target:

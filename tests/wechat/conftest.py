@@ -19,7 +19,9 @@ from werkzeug.test import TestResponse
 from core import clock
 from wechat.protocol import Settings, read_reply, signed_request, text_message
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wechat"
+# A copy of ../shared/fixtures/wechat (see its SOURCE.md), kept with the tests so that a clean
+# clone anywhere replays every sample.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOKEN = "hotline-test-token"
 APP_ID = "wx0123456789abcdef"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -117,7 +119,9 @@ def wx(app: Flask, client: FlaskClient) -> FakeWeChat:
 
 
 def fixture_names() -> list[str]:
-    return sorted(p.stem for p in FIXTURES.glob("*.xml"))
+    names = sorted(p.stem for p in FIXTURES.glob("*.xml"))
+    assert len(names) >= 45, f"the WeChat samples are missing from {FIXTURES}"
+    return names
 
 
 def read_fixture(name: str) -> str:

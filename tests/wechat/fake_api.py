@@ -9,6 +9,13 @@ real error codes on demand::
     fake.fail("template", 45009, 45009) # the next two template messages: rate limited
     fake.fail_http("custom", 502)       # the next one: a gateway error
     fake.revoke_tokens()                # every issued token is now invalid (40001)
+
+网页授权 (``snsapi_base``): ``/connect/oauth2/authorize`` sends the browser straight back to its
+``redirect_uri`` with a one-time code for ``fake.oauth_openid`` (WeChat asks nothing in the base
+scope), and ``/sns/oauth2/access_token`` exchanges a code it issued once (``fake.issue_code(openid)``
+issues one directly); an unknown code gets 40029, a used one 40163, like WeChat::
+
+    fake.fail("oauth", 40029)           # the next code exchange: invalid code
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 # WeChat's own messages for the codes the fake answers with.
 ERRORS: dict[int, str] = {
@@ -29,6 +36,9 @@ ERRORS: dict[int, str] = {
     40003: "invalid openid",
     40007: "invalid media_id",
     40013: "invalid appid",
+    40029: "invalid code",
+    40125: "invalid appsecret",
+    40163: "code been used",
     42001: "access_token expired",
     43004: "require subscribe",
     45009: "reach max api daily quota limit",
@@ -42,6 +52,8 @@ ENDPOINTS = {
     "/cgi-bin/message/template/send": "template",
     "/cgi-bin/menu/create": "menu",
     "/cgi-bin/media/get": "media",
+    "/sns/oauth2/access_token": "oauth",
+    "/connect/oauth2/authorize": "authorize",
 }
 
 
@@ -66,8 +78,14 @@ class FakeWeChat:
     calls: list[Call] = field(default_factory=list)  # every API call, accepted or refused
     media: dict[str, bytes] = field(default_factory=dict)
     valid_tokens: set[str] = field(default_factory=set)
+    oauth_openid: str | None = None  # who the authorize page says the browser's user is
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # unused code -> openid
+    oauth_requests: list[dict[str, str]] = field(default_factory=list)  # code exchanges
+    authorize_requests: list[dict[str, str]] = field(default_factory=list)
+    _used_codes: set[str] = field(default_factory=set)
     _failures: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     _issued: int = 0
+    _codes_issued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -86,6 +104,14 @@ class FakeWeChat:
     def revoke_tokens(self) -> None:
         with self._lock:
             self.valid_tokens.clear()
+
+    def issue_code(self, openid: str) -> str:
+        """A one-time 网页授权 code for ``openid``, as WeChat's authorize page would give."""
+        with self._lock:
+            self._codes_issued += 1
+            code = f"CODE-{self._codes_issued}"
+            self.oauth_codes[code] = openid
+        return code
 
     def calls_to(self, endpoint: str) -> list[Call]:
         return [c for c in self.calls if c.endpoint == endpoint]
@@ -165,6 +191,12 @@ class FakeWeChat:
         if endpoint == "token":
             self._token(handler, query)
             return
+        if endpoint == "oauth":
+            self._oauth(handler, query)
+            return
+        if endpoint == "authorize":
+            self._authorize(handler, query)
+            return
         token = query.get("access_token")
         with self._lock:
             self.calls.append(Call(endpoint, token, body))
@@ -224,6 +256,57 @@ class FakeWeChat:
             token = f"TOKEN-{self._issued}"
             self.valid_tokens.add(token)
         self._reply(handler, {"access_token": token, "expires_in": self.expires_in})
+
+    def _authorize(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        with self._lock:
+            self.authorize_requests.append(query)
+        target = query.get("redirect_uri", "")
+        if query.get("appid") != self.appid or self.oauth_openid is None or not target:
+            self._reply(handler, b"<html>invalid request</html>", content_type="text/html")
+            return
+        code = self.issue_code(self.oauth_openid)
+        params = urlencode({"code": code, "state": query.get("state", "")})
+        handler.send_response(302)
+        handler.send_header("Location", f"{target}{'&' if '?' in target else '?'}{params}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _oauth(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        with self._lock:
+            self.oauth_requests.append(query)
+        failure = self._next_failure("oauth")
+        if failure is not None:
+            kind, code = failure
+            if kind == "http":
+                self._reply(handler, b"busy", status=code, content_type="text/plain")
+            else:
+                self._error(handler, code)
+            return
+        if query.get("appid") != self.appid:
+            self._error(handler, 40013)
+            return
+        if query.get("secret") != self.secret:
+            self._error(handler, 40125)
+            return
+        given = query.get("code", "")
+        with self._lock:
+            openid = self.oauth_codes.pop(given, None)
+            used = given in self._used_codes
+            if openid is not None:
+                self._used_codes.add(given)
+        if openid is None:
+            self._error(handler, 40163 if used else 40029)
+            return
+        self._reply(
+            handler,
+            {
+                "access_token": f"SNS-{given}",
+                "expires_in": 7200,
+                "refresh_token": f"REFRESH-{given}",
+                "openid": openid,
+                "scope": "snsapi_base",
+            },
+        )
 
 
 def running_fake() -> Iterator[FakeWeChat]:

@@ -46,9 +46,8 @@ def test_a_complaint_over_wechat_becomes_a_ticket(
     assert (ticket.latitude, ticket.longitude) == (22.2711, 113.5767)
     identity = db.scalar(select(ChannelIdentity).where(ChannelIdentity.external_id == USER))
     assert identity is not None and ticket.citizen_id == identity.citizen_id
-    # The photo reached the engine as a media reference (the worker fetches it later). The
-    # engine's draft carries it to submit_ticket as extra["images"], which the ticket domain
-    # does not keep yet: the conversation's message is where it is recorded today.
+    # The photo reached the engine as a media reference; the ticket keeps it as pending media
+    # that the scheduler's ticket_media job fetches (tests/wechat/test_media.py).
     photos = [m.data for m in db.scalars(select(ChatMessage)) if m.data and "image" in m.data]
     assert photos == [{"image": "wechat-media:MEDIA-42"}]
     assert ticket.number in done
