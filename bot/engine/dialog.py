@@ -198,7 +198,19 @@ def _idle(turn: Turn) -> None:
     rating = intents.satisfaction(text)
     if rating is not None and _start_survey_answer(turn, rating):
         return
-    if not text:  # a location or a picture outside the ticket wizard
+    if not text and turn.message.location is not None:  # kept for the next ticket
+        location = turn.message.location
+        turn.keep_location(location)
+        turn.say(
+            N_(
+                "Location noted: %(place)s. Send \u201c提交工单\u201d and it will be the place "
+                "of your ticket."
+            ),
+            *_menu(turn),
+            place=location.label or f"{location.latitude:.5f}, {location.longitude:.5f}",
+        )
+        return
+    if not text:  # a picture outside the ticket wizard
         turn.say(
             N_("To report a problem at a place, send \u201c提交工单\u201d first."), *_menu(turn)
         )

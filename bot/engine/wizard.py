@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.engine import intents
 from bot.engine.turn import Turn
-from bot.engine.types import Choice
+from bot.engine.types import Choice, Location
 from core.errors import DomainError, ValidationError
 from core.i18n import N_
 from directory.models import Citizen
@@ -181,19 +181,31 @@ def _on_description(turn: Turn, draft: dict[str, Any]) -> None:
         turn.say(N_("The description can be at most 4,000 characters. Please shorten it."))
         return
     draft["description"] = text
+    kept = turn.kept_location()
+    if kept is not None:  # shared before the intake began: the place of this ticket
+        _set_location(turn, draft, kept)
+        turn.set_state("wizard_phone", draft=draft, kept_location=None)
+        turn.say(N_("The place you shared is used: %(address)s."), address=draft["address"])
+        ask_phone(turn, draft)
+        return
     _go(turn, "wizard_location", draft)
     ask_location(turn)
+
+
+def _set_location(turn: Turn, draft: dict[str, Any], location: Location) -> None:
+    draft["latitude"], draft["longitude"] = location.latitude, location.longitude
+    draft["address"] = (location.label or "").strip()[:MAX_ADDRESS] or turn.t(
+        N_("Shared location (%(lat).5f, %(lon).5f)"),
+        lat=location.latitude,
+        lon=location.longitude,
+    )
 
 
 def _on_location(turn: Turn, draft: dict[str, Any]) -> None:
     location = turn.message.location
     if location is not None:
-        draft["latitude"], draft["longitude"] = location.latitude, location.longitude
-        draft["address"] = (location.label or "").strip()[:MAX_ADDRESS] or turn.t(
-            N_("Shared location (%(lat).5f, %(lon).5f)"),
-            lat=location.latitude,
-            lon=location.longitude,
-        )
+        _set_location(turn, draft, location)
+        turn.set_state("wizard_location", draft=draft, kept_location=None)
     elif intents.is_skip(turn.text):
         draft["address"] = None
     else:
