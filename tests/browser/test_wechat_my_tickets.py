@@ -12,7 +12,7 @@ from flask import Flask
 
 from tests.browser.conftest import PHONE
 from tests.conftest import at
-from tests.wechat.fake_api import FakeWeChat, running_fake
+from tests.wechat.fake_api import FakeWeChat, account_config, running_fake
 from tickets.models import Ticket
 
 OPENID = "o-citizen-openid-browser"
@@ -27,10 +27,7 @@ def fake() -> Iterator[FakeWeChat]:
 def test_config(test_config: dict[str, Any], fake: FakeWeChat) -> dict[str, Any]:
     return {
         **test_config,
-        "WECHAT_APP_ID": fake.appid,
-        "WECHAT_APP_SECRET": fake.secret,
-        "WECHAT_API_BASE": fake.url,
-        "WECHAT_OAUTH_BASE": fake.url,
+        **account_config(fake),
     }
 
 

@@ -8,6 +8,8 @@ overrides it); every test's app has the account configured.
 from __future__ import annotations
 
 import itertools
+import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from core import clock
+from delivery import senders as registry
+from delivery.render import RenderSettings
+from delivery.worker import Worker, WorkerSettings
 from wechat.protocol import Settings, read_reply, signed_request, text_message
+from wechat.sender import WeChatSender
+
+from . import fake_api
 
 # A copy of ../shared/fixtures/wechat (see its SOURCE.md), kept with the tests so that a clean
 # clone anywhere replays every sample.
@@ -27,6 +35,34 @@ APP_ID = "wx0123456789abcdef"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ACCOUNT = "gh_hotline12345"
 USER = "o-citizen-openid-0001"
+
+
+@pytest.fixture
+def fake() -> Iterator[fake_api.FakeWeChat]:
+    """The fake WeChat API server on loopback (tokens, messages, media, menus, 网页授权)."""
+    yield from fake_api.running_fake()
+
+
+@pytest.fixture
+def sender(app: Flask) -> Iterator[WeChatSender]:
+    """The sender the app registered (create_app → wechat.sender.register_senders)."""
+    registered = registry.sender_for("wechat")
+    assert isinstance(registered, WeChatSender)
+    yield registered
+    registered.api.close()
+    registry.unregister_sender("wechat")
+
+
+@pytest.fixture
+def worker(app: Flask, sender: WeChatSender) -> Worker:
+    """A real outbox worker using the registry and the app's WeChat sender, as ``flask worker``
+    does."""
+    return Worker(
+        app.extensions["hotline_db"].session,
+        RenderSettings(secret_key="test-secret", public_base_url="https://12345.example.test"),
+        WorkerSettings(batch_size=20, lease_seconds=60, max_attempts=4, idle_seconds=0.01),
+        rng=random.Random(7),
+    )
 
 
 @pytest.fixture

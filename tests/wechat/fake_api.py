@@ -176,6 +176,25 @@ class FakeWeChat:
     def _error(self, handler: BaseHTTPRequestHandler, code: int) -> None:
         self._reply(handler, {"errcode": code, "errmsg": ERRORS.get(code, "error")})
 
+    def _failed(
+        self,
+        handler: BaseHTTPRequestHandler,
+        endpoint: str,
+        http_body: bytes = b"busy",
+        content_type: str = "text/plain",
+    ) -> bool:
+        """Answer the next failure queued for ``endpoint`` (an HTTP status or a WeChat error
+        code), if there is one."""
+        failure = self._next_failure(endpoint)
+        if failure is None:
+            return False
+        kind, code = failure
+        if kind == "http":
+            self._reply(handler, http_body, status=code, content_type=content_type)
+        else:
+            self._error(handler, code)
+        return True
+
     def _next_failure(self, endpoint: str) -> tuple[str, int] | None:
         with self._lock:
             queue = self._failures.get(endpoint)
@@ -204,15 +223,7 @@ class FakeWeChat:
         if not known:
             self._error(handler, 40001)
             return
-        failure = self._next_failure(endpoint)
-        if failure is not None:
-            kind, code = failure
-            if kind == "http":
-                self._reply(
-                    handler, b"<html>bad gateway</html>", status=code, content_type="text/html"
-                )
-            else:
-                self._error(handler, code)
+        if self._failed(handler, endpoint, b"<html>bad gateway</html>", "text/html"):
             return
         with self._lock:
             if endpoint == "custom":
@@ -238,13 +249,7 @@ class FakeWeChat:
     def _token(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         with self._lock:
             self.token_requests.append(query)
-        failure = self._next_failure("token")
-        if failure is not None:
-            kind, code = failure
-            if kind == "http":
-                self._reply(handler, b"busy", status=code, content_type="text/plain")
-            else:
-                self._error(handler, code)
+        if self._failed(handler, "token"):
             return
         if query.get("appid") != self.appid or query.get("secret") != self.secret:
             self._error(handler, 40013)
@@ -274,13 +279,7 @@ class FakeWeChat:
     def _oauth(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         with self._lock:
             self.oauth_requests.append(query)
-        failure = self._next_failure("oauth")
-        if failure is not None:
-            kind, code = failure
-            if kind == "http":
-                self._reply(handler, b"busy", status=code, content_type="text/plain")
-            else:
-                self._error(handler, code)
+        if self._failed(handler, "oauth"):
             return
         if query.get("appid") != self.appid:
             self._error(handler, 40013)
@@ -307,6 +306,16 @@ class FakeWeChat:
                 "scope": "snsapi_base",
             },
         )
+
+
+def account_config(fake: FakeWeChat) -> dict[str, Any]:
+    """The app configuration of an official account whose API (and 网页授权) is ``fake``."""
+    return {
+        "WECHAT_APP_ID": fake.appid,
+        "WECHAT_APP_SECRET": fake.secret,
+        "WECHAT_API_BASE": fake.url,
+        "WECHAT_OAUTH_BASE": fake.url,
+    }
 
 
 def running_fake() -> Iterator[FakeWeChat]:

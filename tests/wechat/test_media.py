@@ -27,14 +27,8 @@ from wechat.media import SCHEME, WeChatMediaFetcher
 
 from .conftest import ACCOUNT, USER, FakeWeChat
 from .fake_api import FakeWeChat as FakeApi
-from .fake_api import running_fake
 
 _msg_ids = itertools.count(8_100_000_000_000_000_001)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    yield from running_fake()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +20,7 @@ from tickets import public
 from tickets.models import Ticket
 from wechat import oauth
 
-from .fake_api import FakeWeChat, running_fake
+from .fake_api import FakeWeChat, account_config
 
 OPENID = "o-citizen-openid-oauth-1"
 OTHER = "o-citizen-openid-oauth-2"
@@ -28,18 +28,10 @@ PUBLIC = "https://12345.example.test"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    yield from running_fake()
-
-
-@pytest.fixture
 def test_config(test_config: dict[str, Any], fake: FakeWeChat) -> dict[str, Any]:
     return {
         **test_config,
-        "WECHAT_APP_ID": fake.appid,
-        "WECHAT_APP_SECRET": fake.secret,
-        "WECHAT_API_BASE": fake.url,
-        "WECHAT_OAUTH_BASE": fake.url,
+        **account_config(fake),
         "PUBLIC_BASE_URL": PUBLIC + "/",
     }
 

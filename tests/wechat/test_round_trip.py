@@ -6,66 +6,41 @@ WeChat API on loopback), and the citizen's answer in WeChat closes the ticket.""
 from __future__ import annotations
 
 import datetime as dt
-import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
-from delivery import senders as registry
-from delivery.render import RenderSettings
-from delivery.worker import Worker, WorkerSettings
+from delivery.worker import Worker
 from directory.models import StaffUser
 from tickets import workflow
 from tickets.models import Stage, Ticket
 
 from .conftest import USER, FakeWeChat
 from .fake_api import FakeWeChat as FakeApi
-from .fake_api import running_fake
+from .fake_api import account_config
 
 
 @pytest.fixture
-def api() -> Iterator[FakeApi]:
-    yield from running_fake()
-
-
-@pytest.fixture
-def test_config(test_config: dict[str, Any], api: FakeApi) -> dict[str, Any]:
+def test_config(test_config: dict[str, Any], fake: FakeApi) -> dict[str, Any]:
     """The package's inbound settings (token, plain mode) plus the outbound account."""
     return {
         **test_config,
-        "WECHAT_APP_ID": api.appid,
-        "WECHAT_APP_SECRET": api.secret,
-        "WECHAT_API_BASE": api.url,
+        **account_config(fake),
     }
 
 
-@pytest.fixture
-def worker(app: Flask) -> Iterator[Worker]:
-    sender = registry.sender_for("wechat")
-    assert sender is not None, "create_app registers the WeChat sender when the account is set"
-    yield Worker(
-        app.extensions["hotline_db"].session,
-        RenderSettings(secret_key="test-secret", public_base_url="https://12345.example.test"),
-        WorkerSettings(batch_size=20, lease_seconds=60, max_attempts=4, idle_seconds=0.01),
-        rng=random.Random(3),
-    )
-    registry.unregister_sender("wechat")
-
-
-def _pushed(api: FakeApi) -> list[str]:
-    assert all(m["touser"] == USER for m in api.custom_messages)
-    return [m["text"]["content"] for m in api.custom_messages]
+def _pushed(fake: FakeApi) -> list[str]:
+    assert all(m["touser"] == USER for m in fake.custom_messages)
+    return [m["text"]["content"] for m in fake.custom_messages]
 
 
 def test_a_complaint_over_wechat_is_handled_and_answered_over_wechat(
     wx: FakeWeChat,
     db: Session,
-    api: FakeApi,
+    fake: FakeApi,
     worker: Worker,
     staff: dict[str, StaffUser],
     departments: dict[str, Any],
@@ -80,7 +55,7 @@ def test_a_complaint_over_wechat_is_handled_and_answered_over_wechat(
     assert ticket.channel == "wechat" and ticket.number in done
     db.commit()  # end the read: SQLite has one writer, and the worker writes next
     worker.drain()
-    received = _pushed(api)
+    received = _pushed(fake)
     assert len(received) == 1 and ticket.number in received[0]  # 已受理, with the query code
     assert ticket.query_code in received[0]
 
@@ -92,12 +67,12 @@ def test_a_complaint_over_wechat_is_handled_and_answered_over_wechat(
         workflow.pass_review(db, ticket, actor=staff["reviewer"])
         db.commit()
         worker.drain()
-        pushes = _pushed(api)
+        pushes = _pushed(fake)
         assert len(pushes) == 3  # dispatched, and the reviewed reply with the survey link
         assert "市城市管理和综合执法局" in pushes[1]
         answered = pushes[2]
         assert "已责令餐馆安装油烟净化器" in answered and "/survey/" in answered
-        assert api.template_messages == []
+        assert fake.template_messages == []
 
         db.commit()
         assert "工单" in wx.say("满意")  # the rating is kept at once; a comment is asked for
@@ -106,5 +81,5 @@ def test_a_complaint_over_wechat_is_handled_and_answered_over_wechat(
         assert ticket.stage == Stage.CLOSED
         assert ticket.close_reason == "surveyed"
         worker.drain()
-    closed = _pushed(api)[-1]
+    closed = _pushed(fake)[-1]
     assert ticket.number in closed and "已完成回访" in closed

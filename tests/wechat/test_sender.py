@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,9 +22,8 @@ from core import clock
 from delivery import senders as registry
 from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message
-from delivery.render import RenderSettings
 from delivery.senders import Outgoing, PermanentFailure, TemporaryFailure
-from delivery.worker import Worker, WorkerSettings
+from delivery.worker import Worker
 from directory.citizens import find_identity, get_or_create_citizen
 from directory.models import StaffUser
 from tickets import workflow
@@ -33,7 +31,7 @@ from tickets.models import Ticket
 from wechat import sender as wechat_sender
 from wechat.sender import WeChatSender, parse_templates, register_senders
 
-from .fake_api import FakeWeChat, running_fake
+from .fake_api import FakeWeChat, account_config
 
 OPENID = "oWx_citizen_0001"
 TEMPLATES = {"status": "TPL-STATUS", "survey": "TPL-SURVEY", "chat": "TPL-CHAT"}
@@ -42,40 +40,12 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    yield from running_fake()
-
-
-@pytest.fixture
 def test_config(test_config: dict[str, Any], fake: FakeWeChat) -> dict[str, Any]:
     return {
         **test_config,
-        "WECHAT_APP_ID": fake.appid,
-        "WECHAT_APP_SECRET": fake.secret,
-        "WECHAT_API_BASE": fake.url,
+        **account_config(fake),
         "WECHAT_TEMPLATES": TEMPLATES,
     }
-
-
-@pytest.fixture
-def sender(app: Flask) -> Iterator[WeChatSender]:
-    """The sender the app registered (create_app → wechat.sender.register_senders)."""
-    registered = registry.sender_for("wechat")
-    assert isinstance(registered, WeChatSender)
-    yield registered
-    registered.api.close()
-    registry.unregister_sender("wechat")
-
-
-@pytest.fixture
-def worker(app: Flask, sender: WeChatSender) -> Worker:
-    """A real outbox worker using the registry, as ``flask worker`` does."""
-    return Worker(
-        app.extensions["hotline_db"].session,
-        RenderSettings(secret_key="test-secret", public_base_url="https://12345.example.test"),
-        WorkerSettings(batch_size=20, lease_seconds=60, max_attempts=4, idle_seconds=0.01),
-        rng=random.Random(7),
-    )
 
 
 def seen(db: Session, openid: str = OPENID, *, hours_ago: float = 1.0) -> None:

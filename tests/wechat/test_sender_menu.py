@@ -4,7 +4,6 @@ token."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,7 @@ from flask import Flask
 from wechat.client import WeChatError
 from wechat.menu import build_menu, create_menu
 
-from .fake_api import FakeWeChat, running_fake
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    yield from running_fake()
+from .fake_api import FakeWeChat
 
 
 @pytest.fixture

@@ -29,14 +29,9 @@ from wechat.token import (
     store_for,
 )
 
-from .fake_api import FakeWeChat, running_fake
+from .fake_api import FakeWeChat
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeChat]:
-    yield from running_fake()
 
 
 @pytest.fixture
