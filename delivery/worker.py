@@ -70,12 +70,16 @@ class WorkerSettings:
         )
 
 
+def exponential_step(attempts: int, base_seconds: float, cap_seconds: float) -> float:
+    """The wait before retry number ``attempts`` (1, 2, …): the base, doubled per attempt, capped.
+    Shared by everything that retries in the background (outbox messages, media downloads)."""
+    return float(min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0)))
+
+
 def backoff_delay(attempts: int, settings: WorkerSettings, rng: random.Random) -> dt.timedelta:
     """Exponential backoff with "equal jitter": half the step fixed, half random, so retries of
     many messages that failed together (a channel outage) spread out instead of stampeding."""
-    step = min(
-        settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** max(attempts - 1, 0)
-    )
+    step = exponential_step(attempts, settings.backoff_base_seconds, settings.backoff_cap_seconds)
     return dt.timedelta(seconds=step / 2 + rng.uniform(0, step / 2))
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from delivery import media as registry
 from delivery.media import PermanentFailure
+from delivery.worker import exponential_step
 from tickets.attachments import (
     ALLOWED_TYPES,
     FIELD,
@@ -105,7 +106,11 @@ class _Claimed:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return dt.timedelta(
+        seconds=exponential_step(
+            attempts, BACKOFF_BASE.total_seconds(), BACKOFF_CAP.total_seconds()
+        )
+    )
 
 
 def _claim(engine: Engine, schemes: list[str], batch_size: int) -> list[_Claimed]:
