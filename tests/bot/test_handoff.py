@@ -4,7 +4,6 @@ a chat, conversion into a ticket, and the dashboard figures."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.engine import InboundMessage, handle_message
 from bot.engine.handoff import (
     ChatError,
     convert_chat_to_ticket,
@@ -24,7 +22,6 @@ from bot.engine.handoff import (
     send_staff_reply,
 )
 from bot.engine.metrics import chat_figures
-from bot.engine.models import Conversation, Handoff
 from core import clock
 from core.db import Database
 from core.errors import PermissionDenied
@@ -32,27 +29,9 @@ from delivery.models import OutboxMessage
 from directory.models import StaffUser
 from tickets.workflow import TicketDraft
 
-CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
-T0 = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
-
-
-_ids = itertools.count(1)
-
-
-def _say(db: Session, text: str, *, user: str = "openid-1", channel: str = "wechat") -> list[Any]:
-    replies = handle_message(
-        db, InboundMessage(channel, user, f"m{next(_ids)}", text), config=CONFIG
-    )
-    db.commit()
-    return replies
-
-
-def _handoff(db: Session, user: str = "openid-1", channel: str = "wechat") -> Handoff:
-    conversation = db.scalar(select(Conversation).where(Conversation.user_id == user))
-    assert conversation is not None and conversation.handoff_id
-    handoff = db.get(Handoff, conversation.handoff_id)
-    assert handoff is not None
-    return handoff
+from .chats import T0
+from .chats import handoff_of as _handoff
+from .chats import say as _say
 
 
 def test_queue_pick_up_reply_end(db: Session, staff: dict[str, StaffUser]) -> None:

@@ -5,7 +5,6 @@ none; the rows are insert-only."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.engine import InboundMessage, handle_message
 from bot.engine.handoff import (
     ChatError,
     convert_chat_to_ticket,
@@ -23,7 +21,6 @@ from bot.engine.handoff import (
 )
 from bot.engine.models import (
     ActorType,
-    Conversation,
     Handoff,
     HandoffAction,
     HandoffEvent,
@@ -35,23 +32,9 @@ from core.db import Database
 from directory.models import StaffUser
 from tickets.workflow import TicketDraft
 
-CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
-T0 = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
-
-_ids = itertools.count(1)
-
-
-def _say(db: Session, text: str, *, user: str = "openid-1", channel: str = "wechat") -> None:
-    handle_message(db, InboundMessage(channel, user, f"a{next(_ids)}", text), config=CONFIG)
-    db.commit()
-
-
-def _handoff(db: Session, user: str = "openid-1") -> Handoff:
-    conversation = db.scalar(select(Conversation).where(Conversation.user_id == user))
-    assert conversation is not None and conversation.handoff_id
-    handoff = db.get(Handoff, conversation.handoff_id)
-    assert handoff is not None
-    return handoff
+from .chats import T0
+from .chats import handoff_of as _handoff
+from .chats import say as _say
 
 
 def _events(db: Session, handoff: Handoff | None = None) -> list[HandoffEvent]:
