@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # "plain" (明文), "compatible" (兼容) or "safe" (安全); empty: safe with an AES key, else plain
     "WECHAT_MODE": "",
     "WECHAT_API_BASE": "https://api.weixin.qq.com",
+    # An answer that takes longer goes out as a customer-service message (WeChat waits 5 s).
+    "WECHAT_PASSIVE_REPLY_SECONDS": 4.0,
     "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
     "SESSION_LIFETIME_MINUTES": 480,
     "TESTING": False,

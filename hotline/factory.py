@@ -112,9 +112,11 @@ def register_outbox_templates() -> None:
     render whatever was queued."""
     from bot.engine import messages as chat_messages
     from tickets import messages as ticket_messages
+    from wechat import messages as wechat_messages
 
     ticket_messages.register()
     chat_messages.register()
+    wechat_messages.register()
 
 
 def register_channels() -> None:

@@ -29,9 +29,12 @@ from bot.engine.models import ChatMessage, Mode, Sender
 from core import clock
 from core.i18n import N_, translate
 from core.inputs import check_text
+from delivery.models import OutboxMessage
+from delivery.outbox import enqueue_message
 from directory.citizens import mark_reachable, mark_unreachable
 from wechat.channel import CHANNEL
 from wechat.choices import answer, render
+from wechat.messages import LATE_REPLY
 from wechat.protocol import Incoming
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,36 @@ def handle(session: Session, incoming: Incoming, *, config: Mapping[str, Any]) -
     if isinstance(message, str):
         return message
     return _converse(session, incoming, message, config)
+
+
+def _late_key(incoming: Incoming) -> str:
+    return f"wechat:late:{incoming.sender}:{incoming.message_id}"
+
+
+def queue_late_reply(session: Session, incoming: Incoming, reply: str, *, locale: str) -> None:
+    """An answer that took longer than a passive reply may (WeChat waits 5 seconds, then
+    resends): queued for the worker, which sends it as a customer-service message; once per
+    message, however often WeChat resends it."""
+    enqueue_message(
+        session,
+        idempotency_key=_late_key(incoming),
+        audience="citizen",
+        channel=CHANNEL,
+        recipient=incoming.sender,
+        template=LATE_REPLY,
+        params={"text": reply},
+        locale=locale,
+    )
+
+
+def answered_late(session: Session, incoming: Incoming) -> bool:
+    """Whether this message's answer was already queued as a late reply (a resend of it must
+    not be answered passively as well)."""
+    key = _late_key(incoming)
+    return (
+        session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
+        is not None
+    )
 
 
 def _t(session: Session, incoming: Incoming, config: Mapping[str, Any], message: str) -> str:

@@ -3,7 +3,8 @@
 GET is WeChat's server verification (echo ``echostr`` when the signature holds). POST is one
 message or event: signature and clock first, then the body's size and the XML screen, then
 decryption, parsing, the engine, one commit, and the passive reply in the mode the message came
-in. A refused request gets a 4xx and is never processed; nothing here answers 500 (WeChat would
+in (or, when the answer took too long for WeChat's 5 seconds, a customer-service message the
+worker sends). A refused request gets a 4xx and is never processed; nothing here answers 500 (WeChat would
 tell the citizen "该公众号暂时无法提供服务"): an unexpected error becomes a polite reply.
 Off (404) unless ``WECHAT_TOKEN`` is configured.
 """
@@ -11,6 +12,8 @@ Off (404) unless ``WECHAT_TOKEN`` is configured.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -37,6 +40,11 @@ from wechat.protocol import (
 log = logging.getLogger(__name__)
 
 bp = Blueprint("wechat", __name__)
+
+# WeChat waits 5 seconds for the passive reply, then resends (three times at most). An answer
+# that took longer than this is not given passively: the worker sends it as a customer-service
+# message instead, once, and the resends are answered with "success".
+PASSIVE_REPLY_SECONDS = 4.0
 
 
 def _settings() -> Settings:
@@ -90,6 +98,11 @@ def _locale(openid: str) -> str:
         return str(config.get("DEFAULT_LOCALE") or "zh_CN")
 
 
+def _passive_budget(config: Mapping[str, Any]) -> float:
+    """Seconds an answer may take and still be a passive reply: WeChat waits 5, then resends."""
+    return float(config.get("WECHAT_PASSIVE_REPLY_SECONDS", PASSIVE_REPLY_SECONDS))
+
+
 def _receive(settings: Settings) -> Response:
     now = clock.now()
     args = request.args
@@ -99,8 +112,14 @@ def _receive(settings: Settings) -> Response:
     incoming = parse(xml)
     config = current_app.config
     session = db_session()
+    started = time.monotonic()
     try:
         reply = adapter.handle(session, incoming, config=config)
+        if reply and adapter.answered_late(session, incoming):
+            reply = None  # a resend of a message whose answer is already on its way
+        elif reply and time.monotonic() - started > _passive_budget(config):
+            adapter.queue_late_reply(session, incoming, reply, locale=_locale(incoming.sender))
+            reply = None
         session.commit()
     except DomainError as error:
         session.rollback()

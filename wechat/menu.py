@@ -1,5 +1,6 @@
 """The account's custom menu (自定义菜单): four CLICK buttons the inbound handler answers by key,
-and a VIEW button to the portal's tracking page when the public address is configured."""
+and, when the public address is configured, VIEW buttons to the portal: the tracking page, and
+我的工单 opened through 网页授权 (the citizen's own tickets, without number or code)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.i18n import DEFAULT_LOCALE, N_, translate
+from wechat import oauth
 from wechat.client import WeChatApi
+from wechat.links import InWeChatLinks
 
 # (label, key): the keys the inbound handler maps to the engine's intents.
 # The menu is created once for the account, in the default locale (simplified Chinese).
@@ -45,6 +48,19 @@ def build_menu(config: Mapping[str, Any]) -> dict[str, Any]:
         if public
         else []
     )
+    if public and oauth.configured(config):
+        # 我的工单 opens the portal's page, the citizen known through 网页授权; the MY_TICKETS
+        # key is still answered (a menu created before, or an account without a public site).
+        clicks = [
+            {
+                "type": "view",
+                "name": button["name"],
+                "url": InWeChatLinks(base).signed_in("/my"),
+            }
+            if button["key"] == "MY_TICKETS"
+            else button
+            for button in clicks
+        ]
     buttons: list[dict[str, Any]] = clicks[:2]
     rest = clicks[2:] + view
     if len(buttons) + len(rest) <= MAX_TOP:

@@ -6,9 +6,11 @@ invitations to a citizen's openid.
   message (客服消息) with the rendered text.
 - Outside it, or when WeChat answers 45015 (out of the window) or 45047 (too many
   customer-service messages since the citizen's last one): a template message (模板消息) with
-  the template configured for the message's purpose (``WECHAT_TEMPLATES``); the survey link,
-  when the message has one, is the template's link. No template for the purpose: a permanent
+  the template configured for the message's purpose (``WECHAT_TEMPLATES``); its link is the
+  survey when the message has one, else the ticket's own page. No template for the purpose: a permanent
   failure that says so.
+- Links to the portal open through 网页授权 (:mod:`wechat.links`), so the page knows the citizen
+  and opens straight on the ticket or the survey.
 - A citizen who unsubscribed (43004, or an ``unreachable_at`` on the identity) and the other
   "never" codes are permanent failures (dead letters); rate limits, "system busy", transport
   errors and anything unknown are temporary (the worker retries with backoff).
@@ -41,6 +43,7 @@ from delivery.senders import (
 from directory.models import ChannelIdentity
 from wechat.channel import CAPABILITIES, CHANNEL
 from wechat.client import WeChatApi, WeChatError
+from wechat.links import InWeChatLinks
 from wechat.token import TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ PURPOSES: dict[str, str] = {
     "survey_reminder": "survey",
     "chat_staff_reply": "chat",
     "chat_notice": "chat",
+    "wechat_late_reply": "chat",
 }
 
 # Customer-service message refused because of the window: send a template message instead.
@@ -135,6 +139,7 @@ class WeChatSender:
     session_factory: Callable[[], Session]
     templates: Mapping[str, TemplateSpec]
     timezone: str = "Asia/Shanghai"
+    links: InWeChatLinks = field(default_factory=lambda: InWeChatLinks(""))
 
     @classmethod
     def from_config(
@@ -145,6 +150,7 @@ class WeChatSender:
             session_factory=session_factory,
             templates=parse_templates(config.get("WECHAT_TEMPLATES")),
             timezone=str(config.get("TIMEZONE") or "Asia/Shanghai"),
+            links=InWeChatLinks(str(config.get("PUBLIC_BASE_URL") or "")),
         )
 
     def __call__(self, message: Outgoing) -> None:
@@ -155,7 +161,7 @@ class WeChatSender:
         try:
             if self._in_window(identity):
                 try:
-                    self.api.send_text(openid, message.text)
+                    self.api.send_text(openid, self.links.text(message.text, message))
                     return
                 except WeChatError as error:
                     if error.errcode not in OUT_OF_WINDOW:
@@ -209,14 +215,13 @@ class WeChatSender:
             name: {"value": _clip(self._value(source, message), _limit(name))}
             for name, source in spec.fields.items()
         }
-        link = message.extra.get("survey_link")
         self.api.send_template(
-            message.recipient, spec.template_id, data, url=str(link) if link else None
+            message.recipient, spec.template_id, data, url=self.links.template_url(message)
         )
 
     def _value(self, source: str, message: Outgoing) -> str:
         if source == "text":
-            return message.text
+            return self.links.text(message.text, message)
         if source == "time":
             local = clock.now().astimezone(ZoneInfo(self.timezone))
             return local.strftime("%Y-%m-%d %H:%M")

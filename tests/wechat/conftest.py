@@ -59,7 +59,10 @@ def worker(app: Flask, sender: WeChatSender) -> Worker:
     does."""
     return Worker(
         app.extensions["hotline_db"].session,
-        RenderSettings(secret_key="test-secret", public_base_url="https://12345.example.test"),
+        RenderSettings(
+            secret_key=str(app.config["SECRET_KEY"]),
+            public_base_url=str(app.config["PUBLIC_BASE_URL"]),
+        ),
         WorkerSettings(batch_size=20, lease_seconds=60, max_attempts=4, idle_seconds=0.01),
         rng=random.Random(7),
     )

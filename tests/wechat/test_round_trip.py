@@ -71,7 +71,8 @@ def test_a_complaint_over_wechat_is_handled_and_answered_over_wechat(
         assert len(pushes) == 3  # dispatched, and the reviewed reply with the survey link
         assert "市城市管理和综合执法局" in pushes[1]
         answered = pushes[2]
-        assert "已责令餐馆安装油烟净化器" in answered and "/survey/" in answered
+        assert "已责令餐馆安装油烟净化器" in answered
+        assert "/wechat/oauth/start?next=%2Fsurvey%2F" in answered  # opens the survey in WeChat
         assert fake.template_messages == []
 
         db.commit()

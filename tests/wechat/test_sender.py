@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +37,7 @@ from wechat.sender import WeChatSender, parse_templates, register_senders
 from .fake_api import FakeWeChat, account_config
 
 OPENID = "oWx_citizen_0001"
+PUBLIC = "https://12345.example.test"
 TEMPLATES = {"status": "TPL-STATUS", "survey": "TPL-SURVEY", "chat": "TPL-CHAT"}
 CHAT_CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
 _ids = itertools.count(1)
@@ -45,6 +49,7 @@ def test_config(test_config: dict[str, Any], fake: FakeWeChat) -> dict[str, Any]
         **test_config,
         **account_config(fake),
         "WECHAT_TEMPLATES": TEMPLATES,
+        "PUBLIC_BASE_URL": PUBLIC,
     }
 
 
@@ -137,6 +142,7 @@ def test_outside_the_window_a_template_message_for_the_purpose(
         {
             "touser": OPENID,
             "template_id": "TPL-STATUS",
+            "url": PUBLIC + "/wechat/oauth/start?next=%2Ftrack%2F20260310-0001",
             "data": {
                 "first": {"value": "工单 20260310-0001 已转交城管局。"},
                 "keyword1": {"value": "20260310-0001"},
@@ -161,7 +167,8 @@ def test_a_survey_outside_the_window_links_to_the_survey(
     sender(outgoing("survey_reminder", extra={"survey_link": link}))
     (message,) = fake.template_messages
     assert message["template_id"] == "TPL-SURVEY"
-    assert message["url"] == link
+    # opened inside WeChat through 网页授权, straight on the survey
+    assert message["url"] == PUBLIC + "/wechat/oauth/start?next=%2Fsurvey%2Fabc.def"
 
 
 def test_out_of_the_window_answer_falls_back_to_a_template_message(
@@ -398,7 +405,7 @@ def test_the_survey_invitation_outside_the_window_opens_the_survey(
     worker.drain()
     survey = fake.template_messages[-1]
     assert survey["template_id"] == "TPL-SURVEY"
-    assert survey["url"].startswith("https://12345.example.test/survey/")
+    assert survey["url"].startswith(PUBLIC + "/wechat/oauth/start?next=%2Fsurvey%2F")
     assert survey["url"] in survey["data"]["first"]["value"]  # the text carries it too
     assert set(db.scalars(select(OutboxMessage.status))) == {"sent"}
 
@@ -409,3 +416,70 @@ def test_the_purposes_cover_every_citizen_template_of_the_domains() -> None:
 
     citizen_templates = set(CITIZEN_TEMPLATES.values()) | set(CHAT) | {"survey_reminder"}
     assert citizen_templates <= set(wechat_sender.PURPOSES)
+
+
+# -- links open inside WeChat's browser through 网页授权 ----------------------------------------
+
+
+def test_the_tracking_link_in_a_push_opens_the_tickets_own_page(
+    db: Session, sender: WeChatSender, fake: FakeWeChat
+) -> None:
+    seen(db, hours_ago=1)
+    text = f"已收到。请在 {PUBLIC}/track 查询进度；办事指南见 https://www.gov.cn/guide 。"
+    sender(outgoing("ticket_received", text=text))
+    (message,) = fake.custom_messages
+    sent = message["text"]["content"]
+    assert f"{PUBLIC}/wechat/oauth/start?next=%2Ftrack%2F20260310-0001 " in sent
+    assert f"{PUBLIC}/track " not in sent
+    assert "https://www.gov.cn/guide" in sent  # not ours: unchanged
+
+
+def test_a_status_template_links_to_the_tickets_own_page(
+    db: Session, sender: WeChatSender, fake: FakeWeChat
+) -> None:
+    seen(db, hours_ago=72)
+    sender(outgoing("ticket_dispatched"))
+    (message,) = fake.template_messages
+    assert message["url"] == PUBLIC + "/wechat/oauth/start?next=%2Ftrack%2F20260310-0001"
+
+
+def test_a_chat_reply_without_a_ticket_has_no_link(
+    db: Session, sender: WeChatSender, fake: FakeWeChat
+) -> None:
+    seen(db, hours_ago=72)
+    sender(outgoing("chat_staff_reply", params={"staff_name": "王"}, text="您好"))
+    (message,) = fake.template_messages
+    assert "url" not in message or not message["url"]
+
+
+def test_the_pushed_link_opens_the_ticket_for_its_owner(
+    db: Session,
+    client: Any,
+    worker: Worker,
+    fake: FakeWeChat,
+    make_ticket: Callable[..., Ticket],
+) -> None:
+    seen(db, hours_ago=1)
+    ticket = make_ticket("dispatched", channel="wechat", external_id=OPENID)
+    worker.drain()  # 已受理 (with the tracking link), 已转办
+    sent = next(
+        m["text"]["content"]
+        for m in fake.custom_messages
+        if "/wechat/oauth/" in m["text"]["content"]
+    )
+    link = re.search(r"https://\S+", sent)
+    assert link is not None
+    parts = urlsplit(link.group(0))
+    # inside WeChat's browser: our start → WeChat's authorize page → our callback → the ticket
+    fake.oauth_openid = OPENID
+    start = client.get(f"{parts.path}?{parts.query}")
+    assert start.status_code == 302
+    authorize = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    assert authorize.status_code == 302
+    back = urlsplit(authorize.headers["Location"])
+    assert back.path == "/wechat/oauth/callback"
+    landed = client.get(f"{back.path}?{back.query}")
+    assert landed.headers["Location"] == f"/track/{ticket.number}"
+    page = client.get(landed.headers["Location"])
+    assert page.status_code == 200
+    assert ticket.number in page.get_data(as_text=True)

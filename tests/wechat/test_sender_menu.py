@@ -41,24 +41,40 @@ def _clicks(menu: dict[str, object]) -> dict[str, str]:
     return found
 
 
-def test_the_menu_is_created_with_the_four_keys_and_the_tracking_page(
+def _views(menu: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        b for top in menu["button"] for b in top.get("sub_button", [top]) if b["type"] == "view"
+    ]
+
+
+def test_the_menu_is_created_with_the_keys_my_tickets_page_and_the_tracking_page(
     fake: FakeWeChat, app: Flask
 ) -> None:
     sent = create_menu(_config(fake), app.extensions["hotline_db"].session)
     assert fake.menus == [sent]
     assert len(fake.token_requests) == 1
     (menu,) = fake.menus
+    assert _clicks(menu) == {"FAQ": "常见问题", "COMPLAIN": "我要投诉", "HUMAN": "人工客服"}
+    assert len(menu["button"]) <= 3  # WeChat's limit of top-level buttons
+    assert _views(menu) == [
+        {
+            "type": "view",
+            "name": "我的工单",
+            "url": "https://12345.example.test/wechat/oauth/start?next=%2Fmy",
+        },
+        {"type": "view", "name": "工单查询", "url": "https://12345.example.test/track"},
+    ]
+
+
+def test_without_网页授权_my_tickets_is_the_key_the_chat_answers() -> None:
+    menu = build_menu({"PUBLIC_BASE_URL": "https://12345.example.test/"})  # no AppID/AppSecret
     assert _clicks(menu) == {
         "FAQ": "常见问题",
         "COMPLAIN": "我要投诉",
         "MY_TICKETS": "我的工单",
         "HUMAN": "人工客服",
     }
-    assert len(menu["button"]) <= 3  # WeChat's limit of top-level buttons
-    views = [
-        b for top in menu["button"] for b in top.get("sub_button", [top]) if b["type"] == "view"
-    ]
-    assert views == [
+    assert _views(menu) == [
         {"type": "view", "name": "工单查询", "url": "https://12345.example.test/track"}
     ]
 
