@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HOTLINE_DATABASE_URL ?= sqlite:///instance/core.db
 
-.PHONY: run test install translations lint check-migrations bench clean
+.PHONY: run test install translations lint check-migrations bench clean prod-up prod-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery -type d -name translations 2>/dev/null); do \
+	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery calls sms open311 -type d -name translations 2>/dev/null); do \
 		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 
@@ -34,6 +34,14 @@ lint: $(STAMP)
 
 test: install
 	$(BIN)/python scripts/run_tests.py
+
+# The production shape on this machine (nginx → 2 gunicorn instances, worker, scheduler,
+# PostgreSQL, Redis) for load and fault tests: see README, "Production".
+prod-up: install
+	$(BIN)/python scripts/prod.py up --seed
+
+prod-down:
+	$(BIN)/python scripts/prod.py down
 
 bench: install
 	$(BIN)/python scripts/bench_supervision.py

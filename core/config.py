@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # An answer that takes longer goes out as a customer-service message (WeChat waits 5 s).
     "WECHAT_PASSIVE_REPLY_SECONDS": 4.0,
     "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (nginx: 1).
+    # 0: the client address is the connection's, whatever a header claims.
+    "TRUSTED_PROXIES": 0,
     "SESSION_LIFETIME_MINUTES": 480,
     "TESTING": False,
     "DEBUG": False,

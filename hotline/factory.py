@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import i18n
 from core.config import load_config
@@ -47,6 +48,14 @@ def _secret_key(config: dict[str, Any], instance_path: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Behind ``count`` trusted proxies (nginx), the client address and scheme come from their
+    X-Forwarded-For / X-Forwarded-Proto, so that rate limits count citizens, not the proxy; with
+    none configured, those headers are ignored (anyone can send them)."""
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -85,6 +94,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     install_input_policy(app)
+    _trust_proxies(app, int(config.get("TRUSTED_PROXIES") or 0))
     register_outbox_templates()
     register_channels()
     from wechat.sender import register_senders as register_wechat_sender

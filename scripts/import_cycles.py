@@ -20,6 +20,9 @@ PACKAGES = (
     "bot",
     "portal",
     "wechat",
+    "calls",
+    "sms",
+    "open311",
 )
 # the units of the layers contract (pyproject.toml); a module belongs to the longest that holds it
 UNITS = (*PACKAGES, "bot.engine", "bot.telegram", "bot.cli")

@@ -72,6 +72,7 @@ def main() -> None:
         "core",
         "directory",
         "tickets",
+        "calls",
         "delivery",
         "hotline",
     )
