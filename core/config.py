@@ -37,6 +37,24 @@ DEFAULTS: dict[str, Any] = {
     "WECHAT_API_BASE": "https://api.weixin.qq.com",
     # An answer that takes longer goes out as a customer-service message (WeChat waits 5 s).
     "WECHAT_PASSIVE_REPLY_SECONDS": 4.0,
+    # SMS to callers (sms/). No provider: SMS only logs (delivery.senders.logging_sms_sender).
+    "SMS_PROVIDER": "",  # "tencent": Tencent Cloud SMS, API 3.0 SendSms
+    "SMS_SECRET_ID": None,  # API key SecretId (访问管理 → API 密钥)
+    "SMS_SECRET_KEY": None,  # its SecretKey
+    "SMS_APP_ID": None,  # the SMS application's SdkAppId, e.g. 1400006666
+    "SMS_SIGN_NAME": None,  # the approved signature (签名), e.g. 珠海12345
+    "SMS_TEMPLATES": None,  # JSON {outbox template: approved template id}
+    "SMS_API_BASE": "https://sms.tencentcloudapi.com",
+    "SMS_REGION": "ap-guangzhou",
+    "SMS_TIMEOUT_SECONDS": 10.0,
+    "SMS_REPLY_TOKEN": None,  # secret in the reply callback URL; unset: /sms/replies is off (404)
+    "SMS_REPLY_ALLOWED_IPS": [],  # networks the reply callback may come from; empty: any
+    # The Telegram bot. No token: no sender, no webhook (404), the telegram commands refuse.
+    "TELEGRAM_TOKEN": None,  # the token @BotFather gave
+    "TELEGRAM_API_BASE": "https://api.telegram.org",  # another Bot API server (tests: a fake)
+    "TELEGRAM_WEBHOOK_SECRET": None,  # X-Telegram-Bot-Api-Secret-Token; unset: no webhook (404)
+    "TELEGRAM_WEBHOOK_URL": "",  # empty: PUBLIC_BASE_URL + /telegram/webhook
+    "TELEGRAM_THREADS": 4,  # threads the bot's engine work runs in (off the event loop)
     "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (nginx: 1).
     # 0: the client address is the connection's, whatever a header claims.
@@ -45,6 +63,24 @@ DEFAULTS: dict[str, Any] = {
     "TESTING": False,
     "DEBUG": False,
     "SQL_ECHO": False,
+    # Platforms an operator may hand a call to (转110 …): code → name, English name, number.
+    # HOTLINE_TRANSFER_PARTNERS takes the same as JSON.
+    "TRANSFER_PARTNERS": {
+        "110": {"name": "110 报警服务台", "name_en": "Police (110)", "phone": "110"},
+        "119": {"name": "119 消防救援", "name_en": "Fire and rescue (119)", "phone": "119"},
+        "120": {"name": "120 急救中心", "name_en": "Ambulance (120)", "phone": "120"},
+        "122": {"name": "122 交通事故报警", "name_en": "Traffic accidents (122)", "phone": "122"},
+        "12315": {
+            "name": "12315 市场监管投诉举报",
+            "name_en": "Market regulation (12315)",
+            "phone": "12315",
+        },
+    },
+    # Open311 GeoReport v2 (open311/): requests per API key (a key's own limit overrides it),
+    # requests per IP without a key; the jurisdiction_id served (empty: any is accepted).
+    "OPEN311_RATELIMIT_KEY": "60 per minute",
+    "OPEN311_RATELIMIT_READ": "120 per minute",
+    "OPEN311_JURISDICTION_ID": "",
 }
 
 

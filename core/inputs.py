@@ -34,6 +34,7 @@ class BadInput(DomainError):
     http_status = 400
 
 
+TOO_DEEP = N_("The JSON in the request is nested too deeply.")
 BAD_TEXT = N_(
     "The text contains characters that cannot be accepted (such as an invisible NUL "
     "character). Please remove them and try again."

@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import i18n
 from core.db import Database
-from core.inputs import MAX_INT, check_text
+from core.inputs import MAX_INT, TOO_DEEP, BadInput, check_text
 
 
 class _CatalogueDomain(Domain):
@@ -107,5 +107,8 @@ def install_input_policy(app: Flask) -> None:
             values.append(list(request.form.items(multi=True)))
             values.append([f.filename or "" for f in request.files.values()])
         if request.is_json:
-            values.append(request.get_json(silent=True))
+            try:
+                values.append(request.get_json(silent=True))
+            except RecursionError:  # "[" * 5000: the parser's recursion, not a ValueError
+                raise BadInput(TOO_DEEP) from None
         check_text(*values)

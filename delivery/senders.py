@@ -7,8 +7,10 @@ accepted it, or raises :class:`TemporaryFailure` (retry later with backoff) or
 Shipped here: ``web`` (the citizen's web inbox on the track page and web chat), ``staff`` (the
 department and supervisor inboxes in the console) and ``sms`` (logs only, until a gateway is plugged
 in with :func:`register_sender`). The WeChat and Telegram adapters call :func:`register_sender` for
-their channels when they are built; until then messages to those channels stay ``pending`` and the
-worker does not claim them (it only claims channels that have a sender).
+their channels when they are configured; until then messages to those channels stay ``pending``
+and the worker does not claim them (it only claims channels that have a sender). A temporary
+failure may name its delay (``retry_after``, e.g. Telegram's 429), which the worker uses instead
+of its backoff.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ class DeliveryError(Exception):
 
 
 class TemporaryFailure(DeliveryError):
-    """The channel may accept the message later (timeout, rate limit, 5xx)."""
+    """The channel may accept the message later (timeout, rate limit, 5xx). ``retry_after``: the
+    seconds the channel asked the sender to wait (a rate limit's retry-after), used by the worker
+    instead of its backoff."""
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(DeliveryError):

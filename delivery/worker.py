@@ -13,7 +13,7 @@ Delivery is at-least-once with one small window:
    message goes out twice (after the lease expires). The window is one ``UPDATE … COMMIT``.
 
 Temporary failures retry with exponential backoff and jitter (the random source is injected, so
-tests are exact); permanent failures and messages over the attempt limit become dead letters.
+tests are exact), or after the delay the sender named (``TemporaryFailure.retry_after``); permanent failures and messages over the attempt limit become dead letters.
 Messages on a channel with no registered sender are never claimed: they wait, ``pending``.
 """
 
@@ -36,7 +36,7 @@ from core import clock
 from delivery import senders as sender_registry
 from delivery.models import OutboxMessage, OutboxStatus
 from delivery.render import RenderSettings, render_message
-from delivery.senders import Outgoing, PermanentFailure, Sender
+from delivery.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,8 @@ class Worker:
             self._mark_dead(message, f"permanent: {error}")
             return OutboxStatus.DEAD
         except Exception as error:  # TemporaryFailure, or a sender bug: both retry
-            return self._mark_retry(message, f"{type(error).__name__}: {error}")
+            wait = error.retry_after if isinstance(error, TemporaryFailure) else None
+            return self._mark_retry(message, f"{type(error).__name__}: {error}", retry_after=wait)
         self._mark_sent(message)
         return OutboxStatus.SENT
 
@@ -250,11 +251,14 @@ class Worker:
             )
         )
 
-    def _mark_retry(self, message: Claimed, error: str) -> str:
+    def _mark_retry(self, message: Claimed, error: str, *, retry_after: float | None = None) -> str:
         if message.attempts >= self.settings.max_attempts:
             self._mark_dead(message, f"gave up after {message.attempts} attempts: {error}")
             return OutboxStatus.DEAD
-        delay = backoff_delay(message.attempts, self.settings, self.rng)
+        if retry_after is not None and retry_after >= 0:  # the channel said when (capped)
+            delay = dt.timedelta(seconds=min(retry_after, self.settings.backoff_cap_seconds))
+        else:
+            delay = backoff_delay(message.attempts, self.settings, self.rng)
         self._record(
             update(OutboxMessage)
             .where(*self._still_ours(message))

@@ -42,6 +42,7 @@ class Channel(StrEnum):
     WECHAT = "wechat"
     TELEGRAM = "telegram"
     PHONE = "phone"
+    OPEN311 = "open311"  # other city systems and apps, through Open311 GeoReport v2
 
 
 class Department(Base):
@@ -93,6 +94,9 @@ class StaffUser(Base):
     locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     locale: Mapped[str | None] = mapped_column(String(10))
+    # The switchboard's agent code (工号) of this console user: a call the agent answers pops
+    # up in this user's console (calls.service). Unique when set.
+    agent_code: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[dt.datetime]
 
     department: Mapped[Department | None] = relationship()

@@ -6,9 +6,11 @@ import click
 from flask import Flask
 
 from bot import cli as bot_cli
+from bot.telegram import cli as telegram_cli
 from core.web import database
-from hotline import migrate, worker_cli
+from hotline import cti_cli, migrate, worker_cli
 from knowledge import cli as knowledge_cli
+from open311 import cli as open311_cli
 from wechat import cli as wechat_cli
 
 
@@ -66,3 +68,6 @@ def register_cli(app: Flask) -> None:
     worker_cli.register_cli(app)
     bot_cli.register_cli(app)
     wechat_cli.register_cli(app)
+    telegram_cli.register_cli(app)
+    cti_cli.register_cli(app)
+    open311_cli.register_cli(app)

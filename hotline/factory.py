@@ -103,6 +103,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from wechat.media import register_media_fetchers as register_wechat_media
 
     register_wechat_media(config, app.extensions["hotline_db"].session)
+    from bot.telegram.media import register_media_fetchers as register_telegram_media
+    from bot.telegram.sender import register_senders as register_telegram_sender
+
+    register_telegram_sender(config, app.extensions["hotline_db"].session)
+    register_telegram_media(config)
+    from sms.sender import register_senders as register_sms_sender
+
+    # app.config: the short survey codes are signed with the key generated above
+    register_sms_sender(app.config, app.extensions["hotline_db"].session)
     _register_blueprints(app)
     _register_errors(app)
     _register_basics(app)
@@ -133,12 +142,14 @@ def register_channels() -> None:
     """Every channel adapter declares what its channel can do (``delivery.channels``), so that
     no domain branches on a channel's name."""
     from bot.telegram.channel import register_channels as register_telegram
+    from open311.channel import register_channels as register_open311
     from portal.channel import register_channels as register_web
     from wechat.channel import register_channels as register_wechat
 
     register_web()
     register_wechat()
     register_telegram()
+    register_open311()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -146,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.citizen import bp as citizen_bp
     from portal.staff import bp as staff_bp
     from portal.webchat import bp as webchat_bp
+    from sms.web import bp as sms_bp
     from wechat.inbound import bp as wechat_bp
     from wechat.web import bp as wechat_web_bp
 
@@ -157,6 +169,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webchat_bp, url_prefix="/chat")
     app.register_blueprint(wechat_bp, url_prefix="/wechat")
     app.register_blueprint(wechat_web_bp, url_prefix="/wechat/oauth")  # 网页授权
+    from bot.telegram.webhook import bp as telegram_bp
+
+    csrf.exempt(telegram_bp)  # Telegram's secret-token header, not a form token
+    app.register_blueprint(telegram_bp, url_prefix="/telegram")
+    csrf.exempt(sms_bp)  # the reply callback: a secret token in its URL, not a form token
+    app.register_blueprint(sms_bp)  # /s/<code> (short survey links), /sms/replies/<token>
+    from open311.web import bp as open311_bp
+
+    csrf.exempt(open311_bp)  # an API key in the form, not a form token
+    app.register_blueprint(open311_bp, url_prefix="/open311/v2")  # GeoReport v2
 
 
 def _error_response(status: int, message: str, fields: Mapping[str, str] | None = None) -> Any:

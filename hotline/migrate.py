@@ -30,8 +30,11 @@ def all_models() -> None:
     """Every package's models, so that ``Base.metadata`` is complete (the imports do it; a
     missing module is an error, never a silently smaller schema)."""
     import bot.engine.models  # noqa: F401
+    import calls.models  # noqa: F401
     import delivery.models  # noqa: F401
+    import directory.api_keys  # noqa: F401
     import directory.models  # noqa: F401
     import knowledge.models  # noqa: F401
+    import open311.models  # noqa: F401
     import tickets.console_models  # noqa: F401
     import tickets.models  # noqa: F401

@@ -261,8 +261,9 @@ def make_ticket(
                 channel=channel,
                 citizen=citizen,
             )
-            steps = ["dept_review", "handling", "re_review", "callback", "closed"]
-            target = steps.index(stage) + 1 if stage in steps else 0
+            steps = ["submitted", "dept_review", "handling", "re_review", "callback", "closed"]
+            assert stage in steps, f"make_ticket: no stage {stage!r} (one of {steps})"
+            target = steps.index(stage)
             if target >= 1:
                 workflow.dispatch_ticket(
                     db, ticket, departments[department], actor=staff["operator"]

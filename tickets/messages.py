@@ -72,6 +72,16 @@ _MESSAGE_IDS: dict[str, str] = {
         "Red card: ticket %(number)s (%(title)s) at %(department)s is two or more working days "
         "past its deadline %(due)s (stage: %(stage)s)."
     ),
+    "department_ticket_urged": N_(
+        "The citizen urged ticket %(number)s (%(title)s), %(urge_count)s time(s) so far. "
+        "Note: %(note)s"
+    ),
+    "department_ticket_information": N_(
+        "The citizen added information to ticket %(number)s (%(title)s): %(note)s"
+    ),
+    "supervisor_ticket_urged": N_(
+        "Ticket %(number)s (%(title)s) at %(department)s has been urged %(urge_count)s times."
+    ),
     "supervisor_unsatisfied": N_(
         "The citizen is unsatisfied with ticket %(number)s (%(department)s). "
         "It is flagged for a supervisor."

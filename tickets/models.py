@@ -86,6 +86,7 @@ class CloseReason(StrEnum):
     MERGED = "merged"
     SURVEYED = "surveyed"  # callback answered
     NO_RESPONSE = "no_response"  # survey unanswered after 3 working days
+    TRANSFERRED = "transferred"  # a call handed to another platform (转110 …): tickets.intake
 
 
 # One wording for the staff console's badge and the citizen's "closed" message.
@@ -95,7 +96,11 @@ CLOSE_REASON_LABELS = {
     CloseReason.MERGED: N_("merged into another ticket"),
     CloseReason.SURVEYED: N_("callback completed"),
     CloseReason.NO_RESPONSE: N_("no response to the callback survey"),
+    CloseReason.TRANSFERRED: N_("transferred to another service platform"),
 }
+
+# A ticket urged (催办) this many times is flagged for the department and the supervisors.
+URGED_FLAG_AT = 2
 
 
 class Satisfaction(StrEnum):
@@ -137,6 +142,10 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at", "id"),
         Index("ix_tickets_needs_supervisor", "needs_supervisor", "created_at"),
         Index("ix_tickets_closed_at", "closed_at"),
+        # The call intake screen: the caller's earlier tickets by the number they call from.
+        Index("ix_tickets_contact_phone", "contact_phone", "created_at"),
+        # The supervisors' list of tickets urged again and again (多次催办).
+        Index("ix_tickets_urged", "urge_count", "created_at", "id"),
         # No index mentions `supervision`, and pages keep 15% free: the daily refresh then
         # rewrites a ticket's status as a HOT update on PostgreSQL (no index maintenance), which
         # made a million-ticket sweep several times faster. Queries for yellow/red tickets go
@@ -186,6 +195,14 @@ class Ticket(Base):
     needs_supervisor: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # Phone calls (tickets.intake): how often the citizen urged it (催办; flagged from
+    # URGED_FLAG_AT), answered on the call itself (直接办结 on first contact), or handed to
+    # another platform (the TRANSFER_PARTNERS code, with close reason "transferred").
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    first_contact: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    transferred_to: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
@@ -205,6 +222,11 @@ class Ticket(Base):
     @property
     def stage_enum(self) -> Stage:
         return Stage(self.stage)
+
+    @property
+    def urged_flag(self) -> bool:
+        """Urged often enough to be flagged (多次催办)."""
+        return (self.urge_count or 0) >= URGED_FLAG_AT
 
 
 class TicketEvent(Base):

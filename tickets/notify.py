@@ -20,7 +20,7 @@ from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message, enqueue_selected
 from directory.citizens import channel_recipient
 from directory.models import Department
-from tickets.models import Satisfaction, Ticket, TicketEvent
+from tickets.models import URGED_FLAG_AT, Satisfaction, Ticket, TicketEvent
 
 # event action → citizen message template
 CITIZEN_TEMPLATES = {
@@ -34,6 +34,7 @@ CITIZEN_TEMPLATES = {
     "answer_survey": "ticket_closed",
     "record_callback": "ticket_closed",
     "close_no_response": "ticket_closed",
+    "transfer_out": "ticket_closed",
 }
 
 # event action → department message template
@@ -42,9 +43,13 @@ DEPARTMENT_TEMPLATES = {
     "transfer": "department_ticket_assigned",
     "return_to_department": "department_ticket_returned",
     "mark_urgent": "department_ticket_urgent",
+    "urge": "department_ticket_urged",
+    "add_information": "department_ticket_information",
 }
 
 SURVEY_ACTIONS = ("answer_survey", "record_callback")
+# Staff-only events whose note the department's message quotes (never sent to a citizen).
+STAFF_NOTE_ACTIONS = ("urge", "add_information")
 
 
 def citizen_address(
@@ -96,8 +101,9 @@ def _params(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
     return ticket_params(
         ticket,
         reply=ticket.reply if event.action in ("pass_review", "resolve_directly") else None,
-        note=event.note if event.public else None,
+        note=event.note if event.public or event.action in STAFF_NOTE_ACTIONS else None,
         event_id=event.id,
+        urge_count=ticket.urge_count or 0,
         survey_id=data.get("survey_id"),
     )
 
@@ -127,6 +133,18 @@ def ticket_event(session: Session, ticket: Ticket, event: TicketEvent) -> None:
             channel="staff",
             recipient=department_recipient(ticket.department_id),
             template=dept_template,
+            params=_params(ticket, event),
+            ticket_id=ticket.id,
+        )
+    if event.action == "urge" and int((event.data or {}).get("count") or 0) >= URGED_FLAG_AT:
+        # Urged again and again (多次催办): the supervisors hear of it in their inbox.
+        enqueue_message(
+            session,
+            idempotency_key=f"ticket-event:{event.id}:supervisors",
+            audience="supervisor",
+            channel="staff",
+            recipient=SUPERVISORS,
+            template="supervisor_ticket_urged",
             params=_params(ticket, event),
             ticket_id=ticket.id,
         )

@@ -24,7 +24,18 @@ from core.db import UTCDateTime
 from core.inputs import in_range
 from directory.models import Category, Department
 from tickets.calendar import local_today
-from tickets.models import Attachment, CloseReason, Stage, Supervision, Survey, Ticket, TicketEvent
+from tickets.models import (
+    URGED_FLAG_AT,
+    Attachment,
+    CloseReason,
+    MediaStatus,
+    Stage,
+    Supervision,
+    Survey,
+    Ticket,
+    TicketEvent,
+    TicketMedia,
+)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -242,6 +253,17 @@ def list_unsatisfied(
     return _paginate(session, conditions, order, cursor, limit)
 
 
+def list_urged(session: Session, *, cursor: str | None = None, limit: int = PAGE_SIZE) -> Page:
+    """Open tickets urged URGED_FLAG_AT times or more (多次催办), newest first
+    (ix_tickets_urged)."""
+    order = (
+        (Ticket.created_at, True, "datetime", "created_at"),
+        (Ticket.id, True, "int", "id"),
+    )
+    conditions = [Ticket.urge_count >= URGED_FLAG_AT, Ticket.stage != Stage.CLOSED.value]
+    return _paginate(session, conditions, order, cursor, limit)
+
+
 def list_overdue(
     session: Session,
     *,
@@ -327,10 +349,12 @@ class TicketDetail:
     attachments: list[Attachment]
     survey: Survey | None
     merged_into_number: str | None = None
+    # Pictures a channel handed over that are not attachments yet: still being fetched, or failed.
+    waiting_media: list[TicketMedia] = field(default_factory=list)
 
 
 def load_ticket_detail(session: Session, ticket: Ticket) -> TicketDetail:
-    """The ticket's timeline, attachments and latest survey in three queries."""
+    """The ticket's timeline, attachments, pictures not fetched yet and latest survey."""
     events = list(
         session.scalars(
             select(TicketEvent)
@@ -344,13 +368,23 @@ def load_ticket_detail(session: Session, ticket: Ticket) -> TicketDetail:
             select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
         )
     )
+    waiting = list(
+        session.scalars(
+            select(TicketMedia)
+            .where(
+                TicketMedia.ticket_id == ticket.id,
+                TicketMedia.status != MediaStatus.FETCHED.value,
+            )
+            .order_by(TicketMedia.id)
+        )
+    )
     survey = session.scalar(
         select(Survey).where(Survey.ticket_id == ticket.id).order_by(Survey.id.desc()).limit(1)
     )
     merged = None
     if ticket.merged_into_id:
         merged = session.scalar(select(Ticket.number).where(Ticket.id == ticket.merged_into_id))
-    return TicketDetail(ticket, events, attachments, survey, merged)
+    return TicketDetail(ticket, events, attachments, survey, merged, waiting)
 
 
 def latest_surveys(session: Session, ticket_ids: Sequence[int]) -> dict[int, Survey]:

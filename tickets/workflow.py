@@ -8,7 +8,7 @@ never commits. A refused transition raises a :class:`DomainError` before anythin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.errors import Conflict, DomainError, ValidationError
+from core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from core.i18n import N_
 from directory.models import Category, Citizen, Department
 from tickets import access, notify
@@ -309,8 +309,18 @@ def _close(ticket: Ticket, reason: CloseReason) -> None:
     _clear_deadlines(ticket)
 
 
-def resolve_directly(session: Session, ticket: Ticket, *, actor: Actor, answer: str) -> TicketEvent:
-    """直接办结: the operator answers a consultation from the knowledge base and closes it."""
+def resolve_directly(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    answer: str,
+    first_contact: bool = False,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """直接办结: the operator answers a consultation from the knowledge base and closes it.
+    ``first_contact``: answered while the citizen was still on the line (tickets.intake), which
+    analysis counts as resolved on first contact (``Ticket.first_contact``)."""
     require(actor, "resolve_directly", ticket)
     _expect_stage(ticket, Stage.SUBMITTED)
     if not _answerable_directly(ticket):
@@ -319,9 +329,47 @@ def resolve_directly(session: Session, ticket: Ticket, *, actor: Actor, answer: 
     from_stage = ticket.stage
     ticket.reply = text
     ticket.replied_at = clock.now()
+    ticket.first_contact = first_contact
     _close(ticket, CloseReason.DIRECT)
     return _record(
-        session, ticket, "resolve_directly", actor=actor, from_stage=from_stage, note=text
+        session,
+        ticket,
+        "resolve_directly",
+        actor=actor,
+        from_stage=from_stage,
+        note=text,
+        data={**(data or {}), "first_contact": True} if first_contact else data,
+    )
+
+
+def record_transfer(
+    session: Session,
+    ticket: Ticket,
+    partner: str,
+    *,
+    actor: Actor,
+    partners: Mapping[str, Any],
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """转110 and similar: the matter belongs to another platform (``partners``: the configured
+    TRANSFER_PARTNERS by code); the submitted ticket records where it went and is closed."""
+    require(actor, "dispatch", ticket)
+    _expect_stage(ticket, Stage.SUBMITTED)
+    if partner not in partners:
+        raise ValidationError({"partner": N_("Choose the platform the call goes to.")})
+    text = _clean_note(note, required=False, what="note")
+    from_stage = ticket.stage
+    ticket.transferred_to = partner
+    _close(ticket, CloseReason.TRANSFERRED)
+    return _record(
+        session,
+        ticket,
+        "transfer_out",
+        actor=actor,
+        from_stage=from_stage,
+        note=text,
+        data={**(data or {}), "partner": partner},
     )
 
 
@@ -379,6 +427,72 @@ def mark_urgent(
         note=_clean_note(reason, required=False),
         public=False,
     )
+
+
+def urge_ticket(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """催办: the citizen asks again about an open ticket. Counted on the ticket; the department
+    hears of every urge, and from the URGED_FLAG_AT-th the ticket is flagged (多次催办) and the
+    supervisors hear of it too (``notify``)."""
+    require(actor, "submit", ticket)
+    require_staff(actor)
+    if ticket.stage == Stage.CLOSED.value:
+        raise StageError(
+            N_("Ticket %(number)s is closed; register a new ticket."), number=ticket.number
+        )
+    text = _clean_note(note, required=False, what="note")
+    ticket.urge_count = (ticket.urge_count or 0) + 1
+    return _record(
+        session,
+        ticket,
+        "urge",
+        actor=actor,
+        from_stage=ticket.stage,
+        note=text,
+        public=False,
+        data={**(data or {}), "count": ticket.urge_count},
+    )
+
+
+def add_information(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    note: str,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """补充: more information from the citizen on an open ticket, in its timeline for the
+    department (which is told)."""
+    require(actor, "submit", ticket)
+    require_staff(actor)
+    if ticket.stage == Stage.CLOSED.value:
+        raise StageError(
+            N_("Ticket %(number)s is closed; register a new ticket."), number=ticket.number
+        )
+    text = _clean_note(note, required=True, what="note")
+    return _record(
+        session,
+        ticket,
+        "add_information",
+        actor=actor,
+        from_stage=ticket.stage,
+        note=text,
+        public=False,
+        data=data,
+    )
+
+
+def require_staff(actor: Actor) -> None:
+    """Call follow-ups are taken by hotline staff (``submit`` also lets citizens in)."""
+    if not isinstance(actor, StaffUser):
+        raise PermissionDenied(N_("You are not allowed to do this."))
 
 
 # -- department (职能局审核 / 处理) --------------------------------------------------------------

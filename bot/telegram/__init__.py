@@ -1,2 +1,4 @@
-"""Telegram adapter (aiogram). aiogram is slow to import: only the Telegram commands import it;
-``bot.telegram.channel`` (the channel's capabilities, registered by ``create_app``) never does."""
+"""Telegram adapter (aiogram 3). aiogram is slow to import: only the Telegram commands
+(``bot.telegram.cli``) and the webhook view (``bot.telegram.webhook``, lazily) import it, through
+``routers`` and ``runtime``; what ``create_app`` imports (``channel``, ``sender``, ``media``,
+``webhook``, ``cli``) never does, and the outbox worker talks to the Bot API over plain HTTP."""

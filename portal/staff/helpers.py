@@ -35,6 +35,7 @@ CHANNEL_LABELS = {
     Channel.WECHAT: N_("WeChat"),
     Channel.TELEGRAM: N_("Telegram"),
     Channel.PHONE: N_("Phone"),
+    Channel.OPEN311: N_("Open311 (city systems and apps)"),
 }
 
 ACTION_LABELS = {
@@ -54,6 +55,9 @@ ACTION_LABELS = {
     "answer_survey": N_("Citizen answered the survey"),
     "close_no_response": N_("Closed without a survey answer"),
     "reopen": N_("Reopened by a supervisor"),
+    "urge": N_("Urged by the citizen (催办)"),
+    "add_information": N_("Information added by the citizen (补充)"),
+    "transfer_out": N_("Call transferred to another platform"),
 }
 
 # Bounded so that one click cannot make the server write a file of millions of lines; narrow

@@ -3,8 +3,11 @@ navigation entries; importing them here attaches them."""
 
 from portal.staff import (  # noqa: F401
     admin,
+    cti_admin,
     helpers,
+    intake,
     knowledge_admin,
+    open311_admin,
     quality_views,
     tickets_views,
 )

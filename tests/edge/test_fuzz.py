@@ -1,5 +1,6 @@
-"""Property-based fuzzing of every public endpoint: the citizen portal, the JSON API, web chat and
-staff sign-in, on the demo data, on whichever database the run uses.
+"""Property-based fuzzing of every public endpoint: the citizen portal, the JSON API, web chat,
+the switchboard's events, Open311 GeoReport v2 and staff sign-in, on the demo data, on whichever
+database the run uses.
 
 For every generated request: no 5xx (in tests an unexpected exception propagates and fails the
 example), no traceback in the body, and when the answer is a refusal (4xx) no table changed.
@@ -286,6 +287,277 @@ def test_wechat_browser_pages(check, before: str, next_url: str, code: str, stat
     check("GET /wechat/oauth/start", "GET", f"/wechat/oauth/start?next={_raw(next_url)}")
     url = f"/wechat/oauth/callback?code={_raw(code)}&state={_raw(state)}"
     check("GET /wechat/oauth/callback", "GET", url)
+
+
+@FUZZ
+@given(body=st.one_of(JSON_VALUE, st.just({"update_id": 1})), secret=HEADER_VALUE)
+def test_telegram_webhook(check, body: Any, secret: str) -> None:
+    """The bot's webhook (off here: Telegram is not configured in this app; configured, it has
+    its own properties in tests/telegram/test_fuzz_webhook.py)."""
+    header = secret.encode("utf-8", "surrogatepass").decode("latin-1")
+    check(
+        "POST /telegram/webhook",
+        "POST",
+        "/telegram/webhook",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": header},
+    )
+
+
+SMS_REPLY_TOKEN = "fuzz-sms-token"
+SMS_REPLY: dict[str, Any] = {
+    "extend": "",
+    "mobile": "13800138000",
+    "nationcode": "86",
+    "sign": "珠海12345",
+    "text": "1",
+    "time": 1773108000,
+}
+SMS_REPLY_BODY = st.one_of(
+    # a valid reply with one hostile field, so that the hostile value reaches the domain
+    st.tuples(st.sampled_from(sorted(SMS_REPLY)), JSON_VALUE).map(
+        lambda field: {**SMS_REPLY, field[0]: field[1]}
+    ),
+    st.fixed_dictionaries(
+        {name: st.one_of(st.just(value), JSON_VALUE) for name, value in SMS_REPLY.items()}
+    ),
+    JSON_VALUE,
+)
+
+
+@FUZZ
+@given(
+    code=VALUE,
+    token=VALUE,
+    honest=st.booleans(),  # half the requests carry the right token, so the body is read
+    body=SMS_REPLY_BODY,
+    content_type=st.sampled_from(["application/json", "text/plain"]),
+)
+def test_sms_routes(
+    check, client, code: str, token: str, honest: bool, body: Any, content_type: str
+) -> None:
+    """The SMS survey's short link and the provider's reply callback (sms/web.py), with the
+    callback's secret token configured."""
+    client.application.config["SMS_REPLY_TOKEN"] = SMS_REPLY_TOKEN
+    check("GET /s/<code>", "GET", f"/s/{_raw(code or 'x')}")
+    data = json.dumps(body)
+    url = f"/sms/replies/{SMS_REPLY_TOKEN if honest else _raw(token or 'x')}"
+    check("POST /sms/replies/<token>", "POST", url, data=data, content_type=content_type)
+
+
+VALID_INTAKE = {
+    "outcome": "ticket",
+    "kind": "complaint",
+    "category": "environment",
+    "description": "楼下烧烤油烟扰民",
+    "address": "香洲区凤凰路88号",
+    "phone": "13912345678",
+    "department": "1",
+    "answer": "已答复",
+    "ticket": "261124000001",
+    "follow": "urge",
+    "follow_note": "还没有处理",
+    "partner": "110",
+    "token": "fuzz-token",
+    "call": "1",
+}
+
+
+@FUZZ
+@given(
+    fields=form_around(VALID_INTAKE),
+    outcome=st.sampled_from(["ticket", "resolve", "follow_up", "transfer"]),
+    q=VALUE,
+    phone=VALUE,
+    call=around("1"),
+)
+def test_staff_call_intake(
+    check, client, fields: dict[str, str], outcome: str, q: str, phone: str, call: str
+) -> None:
+    """来电登记 (portal/staff/intake.py) as the demo operator."""
+    signed_in = client.post(
+        "/staff/login", data={"username": "operator", "password": "hotline-demo"}
+    )
+    assert signed_in.status_code == 302
+    check("GET /staff/intake", "GET", f"/staff/intake?phone={_raw(phone)}&call={_raw(call)}")
+    check("GET /staff/api/intake/search", "GET", f"/staff/api/intake/search?q={_raw(q)}")
+    check("GET /staff/api/intake/active-call", "GET", "/staff/api/intake/active-call")
+    check("POST /staff/intake", "POST", "/staff/intake", **_form({**fields, "outcome": outcome}))
+
+
+CTI_URL = "/api/v1/cti/events"
+CTI_EVENT: dict[str, Any] = {
+    "type": "offered",
+    "call_id": "FUZZ-1",
+    "caller": "13800138000",
+    "queue": "综合",
+    "agent": "8001",
+}
+KEEP = object()  # the field keeps its valid value
+CTI_FIELD = st.tuples(
+    st.sampled_from([*CTI_EVENT, "at"]), st.one_of(st.just(KEEP), st.just(KEEP), JSON_VALUE)
+)
+CTI_BODY = st.one_of(
+    # valid events with one hostile field each, alone or in a batch; or any JSON at all
+    CTI_FIELD.map(lambda field: ("one", [field])),
+    st.lists(CTI_FIELD, min_size=1, max_size=3).map(lambda fields: ("batch", fields)),
+    JSON_VALUE.map(lambda value: ("raw", value)),
+)
+
+
+@pytest.fixture
+def cti_signer(app, db) -> tuple[str, str]:
+    from calls.keys import create_key
+    from directory.access import SYSTEM
+
+    new = create_key(db, "fuzz", pepper=app.config["SECRET_KEY"], actor=SYSTEM)
+    db.commit()
+    return new.key.key_id, new.secret
+
+
+@FUZZ
+@given(
+    body=CTI_BODY,
+    kind=st.sampled_from(["offered", "answered", "ended", "abandoned"]),
+    call=st.sampled_from(["FUZZ-1", "FUZZ-2", "FUZZ-3"]),
+    header=st.one_of(
+        st.just(""),
+        st.sampled_from(["X-CTI-Key-Id", "X-CTI-Timestamp", "X-CTI-Nonce", "X-CTI-Signature"]),
+    ),
+    hostile=HEADER_VALUE,
+)
+def test_api_cti_events(
+    check, row_counts, cti_signer, body: Any, kind: str, call: str, header: str, hostile: str
+) -> None:
+    """Switchboard events, signed (so that hostile events reach the domain) or with one
+    hostile header; an accepted request sent again (signed anew) changes nothing."""
+    from calls.keys import signed_headers
+    from core import clock
+
+    shape, content = body
+    if shape == "raw":
+        payload = content
+    else:
+        valid = {**CTI_EVENT, "type": kind, "call_id": call, "at": clock.now().isoformat()}
+        events = [valid if value is KEEP else {**valid, name: value} for name, value in content]
+        payload = events[0] if shape == "one" else {"events": events}
+    raw = json.dumps(payload).encode("utf-8")
+    key_id, secret = cti_signer
+    headers = signed_headers(key_id, secret, raw, now=clock.now())
+    if header:
+        headers[header] = hostile.encode("utf-8", "surrogatepass").decode("latin-1")
+    first = check("POST /api/v1/cti/events", "POST", CTI_URL, data=raw, headers=headers)
+    if first.status_code == 200:
+        after_first = row_counts()
+        again = signed_headers(key_id, secret, raw, now=clock.now())
+        second = check("POST /api/v1/cti/events", "POST", CTI_URL, data=raw, headers=again)
+        assert second.status_code == 200 and second.get_json()["accepted"] == 0
+        counts = row_counts()
+        assert counts.pop("cti_nonces") == after_first.pop("cti_nonces") + 1
+        assert counts == after_first
+
+
+OPEN311 = "/open311/v2"
+VALID_OPEN311 = {
+    "service_code": "city_management",
+    "lat": "22.27",
+    "long": "113.57",
+    "address_string": "香洲区吉大路1号",
+    "description": "路灯坏了一个星期。",
+    "first_name": "小明",
+    "last_name": "李",
+    "phone": "13912345678",
+    "attribute[kind]": "complaint",
+    "attribute[anonymous]": "false",
+    "media_url": "https://photos.example.org/lamp.jpg",
+    "jurisdiction_id": "",
+}
+
+
+@pytest.fixture
+def open311_key(db) -> str:
+    from directory.access import SYSTEM
+    from directory.api_keys import create_api_key
+
+    new = create_api_key(db, "fuzz", actor=SYSTEM)
+    db.commit()
+    return new.key
+
+
+def _well_formed(response: Any) -> None:
+    """Every Open311 answer, error or not, is XML or JSON in the spec's form."""
+    from xml.etree import ElementTree
+
+    if response.content_type.startswith("text/xml"):
+        ElementTree.fromstring(response.get_data())
+    else:
+        assert isinstance(response.get_json(), list | dict)
+
+
+@FUZZ
+@given(
+    fmt=st.sampled_from(["json", "xml"]),
+    segment=VALUE,
+    ids=around("260310000001"),
+    code=around("city_management"),
+    start=around("2026-01-01T00:00:00Z"),
+    end=around("2026-03-01T00:00:00+08:00"),
+    status=around("open"),
+    key=st.one_of(st.just(""), st.just("valid"), VALUE),
+)
+def test_open311_reads(
+    check, open311_key, fmt, segment, ids, code, start, end, status, key
+) -> None:
+    """GeoReport v2's GET endpoints, with or without a key (a wrong one is a 403)."""
+    api_key = open311_key if key == "valid" else key
+    check("GET /open311/v2/discovery", "GET", f"{OPEN311}/discovery.{fmt}")
+    for endpoint, path in (
+        ("GET /open311/v2/services/<code>", f"services/{_raw(segment or 'x')}.{fmt}"),
+        ("GET /open311/v2/requests/<id>", f"requests/{_raw(segment or 'x')}.{fmt}"),
+        ("GET /open311/v2/tokens/<token>", f"tokens/{_raw(segment or 'x')}.{fmt}"),
+        ("GET /open311/v2/<path>", f"{_raw(segment or 'x')}"),
+    ):
+        _well_formed(check(endpoint, "GET", f"{OPEN311}/{path}?api_key={_raw(api_key)}"))
+    query = (
+        f"service_request_id={_raw(ids)}&service_code={_raw(code)}&start_date={_raw(start)}"
+        f"&end_date={_raw(end)}&status={_raw(status)}&api_key={_raw(api_key)}"
+    )
+    _well_formed(check("GET /open311/v2/requests", "GET", f"{OPEN311}/requests.{fmt}?{query}"))
+
+
+@FUZZ
+@given(
+    fmt=st.sampled_from(["json", "xml"]),
+    fields=st.one_of(
+        # the valid form with one hostile field, so that the hostile value reaches the domain
+        st.tuples(st.sampled_from(sorted(VALID_OPEN311)), VALUE).map(
+            lambda field: {**VALID_OPEN311, field[0]: field[1]}
+        ),
+        form_around(VALID_OPEN311),
+    ),
+    extra=st.tuples(st.one_of(st.just("email"), VALUE), VALUE),
+    honest=st.booleans(),  # half the requests carry the right key, so the form is read
+    hostile_key=VALUE,
+    token=st.one_of(st.just(""), st.just("retry-1"), HEADER_VALUE),
+)
+def test_open311_post(
+    check, row_counts, open311_key, fmt, fields, extra, honest, hostile_key, token
+) -> None:
+    """POST requests; an accepted one sent again is the same request and writes nothing."""
+    form = {**fields, extra[0] or "x": extra[1], "api_key": open311_key if honest else hostile_key}
+    request = {
+        **_form(form),
+        "headers": {"Idempotency-Key": token.encode("utf-8", "surrogatepass").decode("latin-1")},
+    }
+    first = check("POST /open311/v2/requests", "POST", f"{OPEN311}/requests.{fmt}", **request)
+    _well_formed(first)
+    if first.status_code == 201:
+        after_first = row_counts()
+        again = check("POST /open311/v2/requests", "POST", f"{OPEN311}/requests.{fmt}", **request)
+        assert again.status_code == 200
+        assert again.get_data() == first.get_data()
+        assert row_counts() == after_first
 
 
 def teardown_module() -> None:

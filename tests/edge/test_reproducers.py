@@ -113,3 +113,14 @@ def test_a_known_channel_is_kept_in_the_gap_log(client: FlaskClient, db, before)
     assert response.status_code == 200
     db.rollback()
     assert [g.channels for g in db.query(KnowledgeGap)] == [["wechat"]]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tickets", "/api/v1/cti/events", "/api/v1/chat/start"])
+def test_json_nested_thousands_deep_is_refused_not_a_crash(
+    client: FlaskClient, row_counts, before, path: str
+) -> None:
+    # Found by the CTI fuzzing: the JSON parser's recursion overflowed before any view ran.
+    for body in (b"[" * 5000, b'{"a":' * 5000):
+        response = client.post(path, data=body, content_type="application/json")
+        _refused(response, row_counts, before)
+        assert "嵌套" in response.get_json()["error"]

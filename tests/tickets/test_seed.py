@@ -53,6 +53,11 @@ def test_seed_demo_is_safe_to_run_twice(runner, app) -> None:
     assert stages == {"submitted", "dept_review", "handling", "re_review", "callback", "closed"}
     assert {"yellow", "red", "warning", "normal"} <= cards
     assert count == len(DEMO_TICKETS)
+    with database.session() as session:
+        # the demo operator is the switchboard's agent 8001, once (the second run changes nothing)
+        agents = dict(session.execute(select(StaffUser.username, StaffUser.agent_code)).all())
+    assert agents["operator"] == "8001"
+    assert sorted(code for code in agents.values() if code) == ["8001"]
 
 
 def test_each_demo_ticket_reaches_its_rung(db: Session, pinned_today: dt.date) -> None:

@@ -70,6 +70,8 @@ class FakeWeChat:
     secret: str = "wx-test-secret"
     expires_in: int = 7200
     token_delay: float = 0.0  # seconds a token request takes (to let two fetches overlap)
+    call_delay: float = 0.0  # seconds every other call takes (a batch in flight, for faults)
+    down: bool = False  # an outage: every call answers HTTP 502 until it is set back
     token_requests: list[dict[str, str]] = field(default_factory=list)
     custom_messages: list[dict[str, Any]] = field(default_factory=list)
     template_messages: list[dict[str, Any]] = field(default_factory=list)
@@ -185,6 +187,9 @@ class FakeWeChat:
     ) -> bool:
         """Answer the next failure queued for ``endpoint`` (an HTTP status or a WeChat error
         code), if there is one."""
+        if self.down:
+            self._reply(handler, http_body, status=502, content_type=content_type)
+            return True
         failure = self._next_failure(endpoint)
         if failure is None:
             return False
@@ -225,6 +230,8 @@ class FakeWeChat:
             return
         if self._failed(handler, endpoint, b"<html>bad gateway</html>", "text/html"):
             return
+        if self.call_delay:
+            time.sleep(self.call_delay)
         with self._lock:
             if endpoint == "custom":
                 self.custom_messages.append(body)

@@ -234,3 +234,26 @@ def test_temporary_errors_give_up_after_the_last_attempt(
     with clock.frozen(later + dt.timedelta(days=1)):
         assert run_media_job(app, media_job) == 0
     assert len(fake.calls_to("media")) == MAX_ATTEMPTS
+
+
+def test_staff_see_a_picture_being_fetched_and_one_that_failed(
+    app: Flask,
+    wx: FakeWeChat,
+    db: Session,
+    departments: Any,
+    staff: dict[str, Any],
+    fake: FakeApi,
+    media_job: Job,
+) -> None:
+    fake.media["EXE"] = b"MZ\x90\x00 an executable, not a photo" * 10
+    intake_with_photo(wx, "EXE")
+    ticket = only_ticket(db)
+    console = app.test_client()
+    signed_in = console.post("/staff/login", data={"username": "op", "password": "password123"})
+    assert signed_in.status_code == 302
+
+    page = console.get(f"/staff/tickets/{ticket.number}").get_data(as_text=True)
+    assert "渠道发来的图片" in page and "正在获取（第 1 次尝试）" in page
+    assert run_media_job(app, media_job) == 0
+    page = console.get(f"/staff/tickets/{ticket.number}").get_data(as_text=True)
+    assert "未能获取" in page and "not an image or a PDF" in page

@@ -460,7 +460,7 @@ def test_the_pushed_link_opens_the_ticket_for_its_owner(
     make_ticket: Callable[..., Ticket],
 ) -> None:
     seen(db, hours_ago=1)
-    ticket = make_ticket("dispatched", channel="wechat", external_id=OPENID)
+    ticket = make_ticket("dept_review", channel="wechat", external_id=OPENID)
     worker.drain()  # 已受理 (with the tracking link), 已转办
     sent = next(
         m["text"]["content"]
