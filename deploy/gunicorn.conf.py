@@ -13,7 +13,8 @@ bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("HOTLINE_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("HOTLINE_THREADS", "4"))
-wsgi_app = "app:create_app()"
+# the hotline; the load benchmark serves its bare Flask floor the same way
+wsgi_app = os.environ.get("HOTLINE_WSGI_APP", "app:create_app()")
 preload_app = False
 # A request that takes longer than this is a bug or a stuck database: the worker is replaced.
 timeout = int(os.environ.get("HOTLINE_WORKER_TIMEOUT", "30"))

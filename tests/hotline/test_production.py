@@ -71,7 +71,7 @@ def postgres_url(database_url: str) -> str:
 def test_a_backup_restores_with_every_row(
     postgres_url: str, make_ticket: Callable[..., Ticket], db: Any
 ) -> None:
-    make_ticket("dispatched")
+    make_ticket("dept_review")
     make_ticket("closed")
     db.commit()
     run = subprocess.run(
