@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery calls sms open311 -type d -name translations 2>/dev/null); do \
+	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery calls sms open311 analysis -type d -name translations 2>/dev/null); do \
 		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 

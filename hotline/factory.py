@@ -15,7 +15,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import i18n
+from core import i18n, logmask
 from core.config import load_config
 from core.db import Database
 from core.errors import DomainError
@@ -75,6 +75,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.get("MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Served over HTTPS (production): the session cookie never travels in clear, and browsers
+    # are told to keep to HTTPS.
+    https = str(config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["HOTLINE_HSTS"] = https
+    logmask.install()
     app.config["RATELIMIT_ENABLED"] = bool(config["RATELIMIT_ENABLED"])
     app.config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
@@ -233,6 +239,8 @@ def _register_basics(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HOTLINE_HSTS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "

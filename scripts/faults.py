@@ -11,13 +11,16 @@ WeChat account pointed at a fake WeChat API on loopback (tests/wechat/fake_api.p
    two thirds of the way in.
 2. **PostgreSQL restarted** during the same load (``pg_ctlcluster … restart``; needs root).
 3. **The WeChat API down** for ``--outage`` seconds while WeChat citizens submit tickets through the
-   official account (the outbox fills with pushes), then **the worker killed** in the middle of the
-   batch that follows the outage, and started again.
+   official account (the outbox fills with pushes); then the API answers again and **the worker is
+   stopped in the middle of the batch** that follows: once gracefully (SIGTERM: the message in
+   flight is finished, the rest of the batch given back at once) and once killed (SIGKILL), and
+   started again each time.
 
 Afterwards it counts: every key that got a 201 is exactly one ticket (and no ticket without a
-201), the app answers again by itself (seconds of errors), every outbox message is ``sent`` and
-how many WeChat messages arrived twice (the one window no sender can close: the API accepted a
-message and the worker died before recording it). The worker's backoff is shortened for the run
+201), the app answers again by itself (seconds of errors), every outbox message is ``sent``, and
+how many WeChat messages arrived twice: none after SIGTERM; after SIGKILL at most one per worker
+thread, the window no sender can close (WeChat's API accepted the message, and the worker died
+before recording it; the API takes no idempotency key). Exits 1 if anything else is found. The worker's backoff is shortened for the run
 (``HOTLINE_OUTBOX_BACKOFF_BASE_SECONDS=2``, cap 10 s) so that an outage of a minute is retried
 within seconds of its end.
 """
@@ -53,6 +56,7 @@ PORT = 18180
 APP_PORTS = "18101,18102"
 TOKEN = "faults-token"
 RUN_DIR = ROOT / "instance" / "faults"
+WORKER_THREADS = 2  # scripts/prod.py runs `flask worker --threads 2`
 RUN_ID = uuid.uuid4().hex[:6]  # this run's WeChat citizens (the database may hold earlier runs)
 
 
@@ -198,7 +202,7 @@ def check_submissions(engine: Any, run: Submissions) -> dict[str, Any]:
     }
 
 
-def wechat_intakes(settings: Settings, citizens: int) -> int:
+def wechat_intakes(settings: Settings, citizens: int, round_id: str) -> int:
     """WeChat citizens each write a complaint in the official account (five messages)."""
     script = [
         "我要投诉",
@@ -207,11 +211,11 @@ def wechat_intakes(settings: Settings, citizens: int) -> int:
         "13900139000",
         "确认",
     ]
-    ids = itertools.count(8_100_000_000_000_000_001)
+    ids = itertools.count(8_100_000_000_000_000_001 + 1_000_000 * int(round_id, 16) % 10**15)
     client = Client()
     made = 0
     for citizen in range(citizens):
-        user = f"o-fault-citizen-{RUN_ID}-{citizen:04d}"
+        user = f"o-fault-citizen-{RUN_ID}-{round_id}-{citizen:04d}"
         for words in script:
             xml = text_message(
                 user, words, account="gh_faults", now=clock.now(), msg_id=str(next(ids))
@@ -228,14 +232,14 @@ def wechat_intakes(settings: Settings, citizens: int) -> int:
     return made
 
 
-def outbox_state(engine: Any) -> Counter[str]:
+def outbox_state(engine: Any, citizens: str) -> Counter[str]:
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT status, count(*) FROM outbox_messages WHERE channel = 'wechat'"
                 " AND recipient LIKE :citizens GROUP BY 1"
             ),
-            {"citizens": f"o-fault-citizen-{RUN_ID}-%"},
+            {"citizens": citizens},
         ).all()
     return Counter({status: int(n) for status, n in rows})
 
@@ -255,6 +259,52 @@ def restart_postgres() -> None:
     if not versions or tool is None or os.geteuid() != 0:
         raise SystemExit("restarting PostgreSQL needs root and pg_ctlcluster")
     subprocess.run([tool, "--skip-systemctl-redirect", versions[-1], "main", "restart"], check=True)
+
+
+def outage_round(engine: Any, fake: FakeWeChat, settings: Settings, args: Any, verb: str) -> Any:
+    """WeChat citizens submit while the WeChat API is down (their pushes wait in the outbox);
+    the API comes back with a slow answer per message, and the worker is stopped or killed in
+    the middle of the batch that follows, then started again."""
+    round_id = uuid.uuid4().hex[:6]
+    citizens = f"o-fault-citizen-{RUN_ID}-{round_id}-%"
+    seen_before = len(fake.custom_messages) + len(fake.template_messages)
+    fake.down = True
+    fake.call_delay = 0.0
+    made = wechat_intakes(settings, args.wechat_citizens, round_id)
+    queued = sum(outbox_state(engine, citizens).values())
+    time.sleep(args.outage)
+    waiting = outbox_state(engine, citizens)
+    fake.call_delay = 0.05  # a batch in flight takes a while: the stop lands inside it
+    fake.down = False
+    wait_for(
+        lambda: len(fake.custom_messages) + len(fake.template_messages) >= seen_before + 3,
+        60,
+        "the first sends after the outage",
+    )
+    prod(verb, "worker")
+    at_stop = len(fake.custom_messages) + len(fake.template_messages) - seen_before
+    time.sleep(2)
+    prod("start", "worker")
+    took = wait_for(
+        lambda: set(outbox_state(engine, citizens)) == {"sent"}, 300, "every WeChat message sent"
+    )
+    prefix = f"o-fault-citizen-{RUN_ID}-{round_id}-"
+    delivered = [
+        (m["touser"], json.dumps(m.get("text") or m.get("data"), ensure_ascii=False))
+        for m in [*fake.custom_messages, *fake.template_messages]
+        if m["touser"].startswith(prefix)
+    ]
+    fake.call_delay = 0.0
+    return {
+        "WeChat citizens who submitted": made,
+        "outbox messages queued meanwhile": queued,
+        f"after {args.outage:.0f} s of outage": dict(waiting),
+        "delivered when the worker was stopped": at_stop,
+        "seconds from restart to all sent": round(took, 1),
+        "outbox at the end": dict(outbox_state(engine, citizens)),
+        "WeChat messages received": len(delivered),
+        "received twice": sum(n - 1 for n in Counter(delivered).values() if n > 1),
+    }
 
 
 def main() -> None:
@@ -311,45 +361,56 @@ def main() -> None:
                 "run seconds": round(seconds, 1),
             }
 
-        # 3. the WeChat API down while the outbox fills, then the worker killed mid-batch
-        before = sum(outbox_state(engine).values())
-        fake.down = True
-        made = wechat_intakes(settings, args.wechat_citizens)
-        queued = sum(outbox_state(engine).values()) - before
-        time.sleep(args.outage)
-        waiting = outbox_state(engine)
-        fake.call_delay = 0.05  # a batch in flight takes a while: the kill lands inside it
-        fake.down = False
-        wait_for(lambda: len(fake.custom_messages) + len(fake.template_messages) >= 3, 60, "sends")
-        prod("kill", "worker")
-        killed_at = len(fake.custom_messages) + len(fake.template_messages)
-        time.sleep(2)
-        prod("start", "worker")
-        took = wait_for(
-            lambda: set(outbox_state(engine)) == {"sent"}, 300, "every WeChat message sent"
-        )
-        delivered = [
-            (m["touser"], json.dumps(m.get("text") or m.get("data"), ensure_ascii=False))
-            for m in [*fake.custom_messages, *fake.template_messages]
-        ]
-        twice = sum(n - 1 for n in Counter(delivered).values() if n > 1)
-        final = outbox_state(engine)
-        report["WeChat API down, worker killed"] = {
-            "WeChat citizens who submitted": made,
-            "outbox messages queued meanwhile": queued,
-            f"after {args.outage:.0f} s of outage": dict(waiting),
-            "delivered when the worker was killed": killed_at,
-            "seconds from restart to all sent": round(took, 1),
-            "outbox at the end": dict(final),
-            "WeChat messages received": len(delivered),
-            "received twice": twice,
-        }
+        # 3. the WeChat API down while the outbox fills, then the worker stopped (SIGTERM) and,
+        #    in a second round, killed (SIGKILL) in the middle of a batch
+        for signal_name, verb in (("SIGTERM", "stop"), ("SIGKILL", "kill")):
+            report[f"WeChat API down, worker {signal_name} mid-batch"] = outage_round(
+                engine, fake, settings, args, verb
+            )
         report["app answers at the end"] = Client().request("GET", "/healthz")[0] == 200
     finally:
         prod("down")
         fake.stop()
         engine.dispose()
     print(json.dumps(report, ensure_ascii=False, indent=2))
+    broken = verdict(report)
+    for line in broken:
+        print("FAULT:", line)
+    if broken:
+        sys.exit(1)
+    print("faults: nothing lost, nothing duplicated, the app answering again by itself")
+
+
+def verdict(report: dict[str, Any]) -> list[str]:
+    """What went wrong, if anything: a lost or extra submission, an unsent or doubled message,
+    an app that does not answer after the faults."""
+    broken = []
+    for name in ("app server killed", "PostgreSQL restarted"):
+        part = report.get(name)
+        if part is None:
+            continue
+        for key in (
+            "lost (201 without a ticket)",
+            "extra (a ticket without a 201)",
+            "201 with another ticket's number",
+        ):
+            if part[key]:
+                broken.append(f"{name}: {key} = {part[key]}")
+        if part["accepted (201)"] != part["tickets stored"]:
+            broken.append(
+                f"{name}: {part['accepted (201)']} accepted, {part['tickets stored']} stored"
+            )
+    for signal_name, allowed in (("SIGTERM", 0), ("SIGKILL", WORKER_THREADS)):
+        part = report.get(f"WeChat API down, worker {signal_name} mid-batch", {})
+        if set(part.get("outbox at the end", {})) != {"sent"}:
+            broken.append(f"{signal_name}: outbox not all sent: {part.get('outbox at the end')}")
+        # SIGKILL: a message the API accepted in the instant before the worker died may be sent
+        # again (WeChat's API takes no idempotency key): at most one per worker thread.
+        if part.get("received twice", 0) > allowed:
+            broken.append(f"{signal_name}: {part['received twice']} message(s) received twice")
+    if not report.get("app answers at the end"):
+        broken.append("the app does not answer after the faults")
+    return broken
 
 
 if __name__ == "__main__":

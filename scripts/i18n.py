@@ -30,6 +30,7 @@ CATALOGUES: dict[str, list[str]] = {
     "calls/translations": ["calls"],
     "sms/translations": ["sms"],
     "open311/translations": ["open311"],
+    "analysis/translations": ["analysis"],
     "portal/translations": ["portal/templates", "portal/__init__.py"],
     "portal/citizen/translations": ["portal/citizen", "portal/api/tickets.py", "portal/api/faq.py"],
     "portal/staff/translations": ["portal/staff"],

@@ -23,6 +23,7 @@ PACKAGES = (
     "calls",
     "sms",
     "open311",
+    "analysis",
 )
 # the units of the layers contract (pyproject.toml); a module belongs to the longest that holds it
 UNITS = (*PACKAGES, "bot.engine", "bot.telegram", "bot.cli")

@@ -4,7 +4,8 @@ shared rate limits and tokens, and the outbox worker and the scheduler as their 
 
     .venv/bin/python scripts/prod.py up [--database-url URL] [--seed] [--workers 2] [--port 8080]
     .venv/bin/python scripts/prod.py status
-    .venv/bin/python scripts/prod.py kill app1|app2|worker|scheduler    # a fault, on purpose
+    .venv/bin/python scripts/prod.py kill app1|app2|worker|scheduler    # a crash (SIGKILL)
+    .venv/bin/python scripts/prod.py stop app1|app2|worker|scheduler    # a graceful stop (SIGTERM)
     .venv/bin/python scripts/prod.py start app1|app2|worker|scheduler   # bring it back
     .venv/bin/python scripts/prod.py down
 
@@ -274,7 +275,12 @@ def main() -> None:
     p_up.set_defaults(run=up)
     commands.add_parser("down").set_defaults(run=down)
     commands.add_parser("status").set_defaults(run=status)
-    for verb, action in (("kill", kill), ("start", start)):
+    verbs: dict[str, Any] = {
+        "kill": kill,  # SIGKILL: a crash
+        "stop": lambda name, state: kill(name, state, signal.SIGTERM),  # a graceful stop
+        "start": start,
+    }
+    for verb, action in verbs.items():
         p = commands.add_parser(verb)
         p.add_argument("name", choices=[*APP_PORTS, "worker", "scheduler"])
         p.set_defaults(run=lambda a, action=action: action(a.name, _state()))

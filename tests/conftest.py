@@ -123,6 +123,9 @@ def test_config(database_url: str, tmp_path: Any) -> dict[str, Any]:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "WTF_CSRF_ENABLED": False,
         "RUN_WORKER": False,
+        # A first WeChat message builds the FAQ index (seconds on a loaded CI machine); the late
+        # reply that then follows is tested on its own (tests/wechat/test_late_reply.py).
+        "WECHAT_PASSIVE_REPLY_SECONDS": 60.0,
     }
 
 

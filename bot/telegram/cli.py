@@ -10,11 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import click
 from flask import Flask
 
 from core.web import database
+
+_T = TypeVar("_T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run``, also when this thread already runs an event loop (a host that embeds the
+    CLI, or a test session with Playwright's sync API): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="telegram-cli")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def register_cli(app: Flask) -> None:
@@ -35,7 +63,7 @@ def register_cli(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO)
         click.echo("Telegram bot: long polling (Ctrl-C to stop)")
         session_factory = database(app).session
-        asyncio.run(
+        run_coroutine(
             runtime.run_polling(session_factory, app.config, bot=bot, polling_timeout=timeout)
         )
 
@@ -54,7 +82,7 @@ def register_cli(app: Flask) -> None:
 
         try:
             runtime.require_token(app.config)
-            target = asyncio.run(runtime.set_webhook(app.config, url=url))
+            target = run_coroutine(runtime.set_webhook(app.config, url=url))
         except runtime.ConfigError as error:
             raise click.ClickException(str(error)) from None
         except TelegramAPIError as error:
@@ -70,7 +98,7 @@ def register_cli(app: Flask) -> None:
 
         try:
             runtime.require_token(app.config)
-            asyncio.run(runtime.delete_webhook(app.config))
+            run_coroutine(runtime.delete_webhook(app.config))
         except runtime.ConfigError as error:
             raise click.ClickException(str(error)) from None
         except TelegramAPIError as error:

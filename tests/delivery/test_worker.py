@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -99,6 +100,29 @@ def test_crash_after_the_channel_accepted_may_repeat_the_message(
         assert make_worker({"web": sender}).drain() == 1
     assert sender.ids() == [message_id, message_id]
     assert row(db, message_id).status == "sent"
+
+
+def test_a_stop_in_the_middle_of_a_batch_finishes_one_and_gives_the_rest_back(
+    db: Session, make_worker: Callable[..., Worker]
+) -> None:
+    """SIGTERM (a deploy, an orchestrator's stop) while a batch is being sent: the message in
+    flight is finished and recorded, the rest are free at once, for the next worker, and each
+    message is sent exactly once."""
+    stop = threading.Event()
+    sender = FakeSender(fail=lambda _message: stop.set())  # the stop arrives during the 1st send
+    with clock.frozen(T0):
+        ids = queue(db, 5)
+        worker = make_worker({"web": sender})
+        assert worker.run_once(stop) == 1
+        assert sender.ids() == ids[:1]
+        for message_id in ids[1:]:
+            message = row(db, message_id)
+            assert (message.status, message.attempts, message.claimed_until) == ("pending", 0, None)
+        # no lease to wait out: another worker takes the rest right away
+        other = FakeSender()
+        assert make_worker({"web": other}).drain() == 4
+    assert other.ids() == ids[1:]
+    assert {row(db, i).status for i in ids} == {"sent"}
 
 
 def test_temporary_failures_back_off_with_jitter_then_dead_letter(
