@@ -1,4 +1,4 @@
-"""``flask --app app knowledge import|export|ask``.
+"""``flask --app app knowledge import|export|ask|refit``.
 
 Deliberately free of Flask imports (the domain may not import a web framework): the app object is
 handed in by :func:`hotline.cli.register_cli` and only its click group and extensions are used.
@@ -22,15 +22,27 @@ def _database(app: Any) -> Any:
 def register_cli(app: Any) -> None:
     @app.cli.group("knowledge")
     def knowledge_group() -> None:
-        """The FAQ knowledge base: import, export, ask."""
+        """The FAQ knowledge base: import, export, ask, refit."""
 
     @knowledge_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--replace", is_flag=True, help="Deactivate FAQs that are not in the file.")
-    def import_command(path: Path, replace: bool) -> None:
-        """Import FAQs from a CSV file (all rows or none)."""
+    @click.option(
+        "--merge-similar",
+        is_flag=True,
+        help="Merge rows whose questions differ only in spacing or punctuation into the first.",
+    )
+    @click.option(
+        "--refit/--no-refit",
+        default=True,
+        show_default=True,
+        help="Refit the answer thresholds on the base loaded (knowledge.refit).",
+    )
+    def import_command(path: Path, replace: bool, merge_similar: bool, refit: bool) -> None:
+        """Import FAQs from a CSV file (all rows or none; every problem is listed), then refit
+        the answer thresholds on the base loaded."""
         from directory.access import SYSTEM
-        from knowledge.csvio import import_faqs
+        from knowledge.csvio import CsvImportError, import_faqs
         from knowledge.search import warm_index
 
         try:
@@ -39,7 +51,12 @@ def register_cli(app: Any) -> None:
             raise click.ClickException("the file is not UTF-8 text") from error
         with _database(app).session() as session:
             try:
-                report = import_faqs(session, text, actor=SYSTEM, replace=replace)
+                report = import_faqs(
+                    session, text, actor=SYSTEM, replace=replace, merge_similar=merge_similar
+                )
+            except CsvImportError as error:
+                session.rollback()
+                raise click.ClickException("\n".join(error.lines("en"))) from error
             except DomainError as error:
                 session.rollback()
                 raise click.ClickException(error.translated("en")) from error
@@ -47,6 +64,29 @@ def register_cli(app: Any) -> None:
             warm_index(session)
         for line in report.lines():
             click.echo(line)
+        if refit:
+            _refit(app)
+
+    def _refit(app: Any) -> None:
+        from directory.access import SYSTEM
+        from knowledge.refit import refit_loaded_base
+
+        with _database(app).session() as session:
+            fit = refit_loaded_base(session, actor=SYSTEM)
+            session.commit()
+        if fit is None:
+            click.echo(
+                "thresholds: the defaults are kept (these FAQs carry many alternative wordings, "
+                "like the starter base the defaults were fitted on)"
+            )
+            return
+        for line in fit.lines():
+            click.echo(line)
+
+    @knowledge_group.command("refit")
+    def refit_command() -> None:
+        """Refit the answer thresholds on the FAQs loaded, from their own text."""
+        _refit(app)
 
     @knowledge_group.command("export")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))

@@ -8,21 +8,26 @@ human. Every question that was not answered outright goes to the gap log.
 
 The index is built once per process and database and kept in memory. Every change to the
 knowledge base writes a new random stamp to ``system_state['knowledge.version']`` in the same
-transaction; a search reads that one row and rebuilds only when the stamp differs from the one the
-index was built for, so a change made by another process (another app server, the CLI) is seen at
-the next search, and a search otherwise never rebuilds.
+transaction; a search reads that one row — at most once every ``VERSION_CHECK_SECONDS`` per
+process and engine, so that most searches touch no database at all (on SQLite every transaction
+takes the write lock) — and rebuilds only when the stamp differs from the one the index was built
+for. A change made in this process is seen at its next search; one made by another process
+(another app server, the CLI) within ``VERSION_CHECK_SECONDS``. A search otherwise never rebuilds.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,6 +41,7 @@ from knowledge.matcher import Entry, Match, Matcher
 from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
 from knowledge.negatives import shipped_negatives
 from knowledge.normalize import normalize
+from knowledge.usage import GapSighting, PendingUsage, pending_usage, session_engine
 
 VERSION_KEY = "knowledge.version"
 MAX_LIMIT = 10
@@ -167,6 +173,11 @@ class _Cached:
 
 _cache: dict[str, _Cached] = {}
 _build_lock = threading.Lock()
+VERSION_CHECK_SECONDS = 1.0
+# engine → (the stamp read, time.monotonic() when read): per engine, so a new app on the same URL
+# (each test's) reads the stamp at its first search.
+_checked: weakref.WeakKeyDictionary[Engine, tuple[str, float]] = weakref.WeakKeyDictionary()
+_generation = [0]  # moved by every change made in this process
 
 
 def _cache_key(session: Session) -> str:
@@ -180,6 +191,38 @@ def current_version(session: Session) -> str:
     return entry.value if entry is not None else ""
 
 
+FIT_KEY = "knowledge.fit"  # thresholds refitted on the loaded base (knowledge.refit)
+# engine → the refitted thresholds, read with the version stamp (None: no fit stored)
+_fitted: weakref.WeakKeyDictionary[Engine, Thresholds | None] = weakref.WeakKeyDictionary()
+
+
+def _read_state(session: Session) -> tuple[str, Thresholds | None]:
+    """The version stamp and the stored fit, in one query."""
+    rows = {
+        e.key: e.value
+        for e in session.scalars(
+            select(StateEntry).where(StateEntry.key.in_((VERSION_KEY, FIT_KEY)))
+        )
+    }
+    return rows.get(VERSION_KEY, ""), fitted_thresholds(rows.get(FIT_KEY))
+
+
+def fitted_thresholds(value: str | None) -> Thresholds | None:
+    """The thresholds of a stored fit (``knowledge.refit.store_fit``), or None."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+        return Thresholds(
+            high=float(data["high"]),
+            low=float(data["low"]),
+            margin=float(data["margin"]),
+            floor=float(data["floor"]),
+        )
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def bump_version(session: Session) -> str:
     """Mark the knowledge base changed (same transaction as the change). A random stamp, not a
     counter: a rolled-back change must never share a stamp with a later committed one."""
@@ -190,7 +233,27 @@ def bump_version(session: Session) -> str:
     else:
         entry.value, entry.updated_at = stamp, clock.now()
     session.flush()
+    note_state_change(session)
     return stamp
+
+
+def note_state_change(session: Session) -> None:
+    """The knowledge state rows (stamp, fit) changed in this session: this session's next search
+    reads them again, and every session of this process once the change is committed."""
+    _invalidate(session_engine(session))
+    session.info[_BUMPED] = True
+    if not session.info.get(_BUMP_LISTENER):
+        session.info[_BUMP_LISTENER] = True
+        event.listen(session, "after_commit", _after_commit)
+
+
+_BUMPED = "knowledge.version_bumped"
+_BUMP_LISTENER = "knowledge.version_listener"
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_BUMPED, False):
+        _invalidate(session_engine(session))
 
 
 def load_entries(session: Session) -> list[Entry]:
@@ -217,23 +280,50 @@ def load_synonyms(session: Session) -> dict[str, str]:
 def get_matcher(session: Session) -> Matcher:
     """The process's index for this database, rebuilt only when the version stamp moved."""
     key = _cache_key(session)
-    version = current_version(session)
+    engine = session_engine(session)
     cached = _cache.get(key)
+    seen = _checked.get(engine)
+    if (
+        cached is not None
+        and seen is not None
+        and seen[0] == cached.version
+        and time.monotonic() - seen[1] < VERSION_CHECK_SECONDS
+    ):
+        return cached.matcher
+    generation = _generation[0]
+    version, fitted = _read_state(session)
+    _fitted[engine] = fitted
     if cached is not None and cached.version == version:
+        _mark_checked(engine, version, generation)
         return cached.matcher
     with _build_lock:
         cached = _cache.get(key)
         if cached is not None and cached.version == version:
+            _mark_checked(engine, version, generation)
             return cached.matcher
         matcher = Matcher(
             load_entries(session), load_synonyms(session), negatives=shipped_negatives()
         )
         _cache[key] = _Cached(version, matcher)
+        # From the end of the build: a build longer than the check interval is not re-checked
+        # at once by the next search.
+        _mark_checked(engine, version, generation)
         # The index and jieba's dictionary are hundreds of thousands of long-lived objects; a full
         # collection walking them costs tens of milliseconds in the middle of some search. Frozen
         # objects are skipped by the collector (reference counting still frees them).
         gc.freeze()
         return matcher
+
+
+def _mark_checked(engine: Engine, version: str, generation: int) -> None:
+    """Remember the stamp just read, unless a change in this process moved it meanwhile."""
+    if _generation[0] == generation:
+        _checked[engine] = (version, time.monotonic())
+
+
+def _invalidate(engine: Engine) -> None:
+    _generation[0] += 1
+    _checked.pop(engine, None)
 
 
 def warm_index(session: Session) -> int:
@@ -243,6 +333,8 @@ def warm_index(session: Session) -> int:
 
 def forget_indexes() -> None:
     _cache.clear()
+    _checked.clear()
+    _fitted.clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,8 +342,17 @@ def forget_indexes() -> None:
 
 
 def thresholds_for(session: Session) -> Thresholds:
+    """Configured thresholds (``HOTLINE_KNOWLEDGE_*``) when they differ from the defaults; else
+    those refitted on the loaded base (``knowledge.refit``), read with the index's version
+    stamp; else the defaults (fitted on the starter base)."""
     configured = session.info.get("knowledge.thresholds")
-    return configured if isinstance(configured, Thresholds) else DEFAULT_THRESHOLDS
+    if isinstance(configured, Thresholds) and configured != DEFAULT_THRESHOLDS:
+        return configured
+    engine = session_engine(session)
+    if engine not in _fitted:  # not read yet in this process (no search so far)
+        _fitted[engine] = _read_state(session)[1]
+    fitted = _fitted[engine]
+    return fitted if fitted is not None else DEFAULT_THRESHOLDS
 
 
 def clean_query(query: str | None) -> str:
@@ -274,16 +375,17 @@ def answer_question(
     log_gap: bool = True,
     thresholds: Thresholds | None = None,
 ) -> SearchResult:
-    """Answer a question from the knowledge base: a write, not only a read — it counts the
-    answer's hit, or logs the question as a knowledge gap (``log_gap=False`` for text that is
-    not a question asked, such as a ticket's description). Raises :class:`QueryError` for an
+    """Answer a question from the knowledge base. A read: the answer's hit, the suggestions'
+    counts and, for a question not answered outright, its gap-log sighting (``log_gap=False``
+    for text that is not a question asked, such as a ticket's description) are kept in this
+    process and written in batches (:mod:`knowledge.usage`). Raises :class:`QueryError` for an
     empty or over-long question."""
     text = clean_query(query)
     if channel not in SEARCH_CHANNELS:
         raise QueryError(N_("Unknown channel: %(channel)s"), channel=channel[:20])
     limit = max(1, min(int(limit), MAX_LIMIT))
+    matcher = get_matcher(session)  # first: it reads the stored fit with the version stamp
     limits = thresholds or thresholds_for(session)
-    matcher = get_matcher(session)
     matches = matcher.search(text, limit=limit + 1)
     decision = decide(matches, limits, limit)
     result = SearchResult(
@@ -292,12 +394,14 @@ def answer_question(
         best=FaqHit.from_match(decision.best) if decision.best else None,
         suggestions=[FaqHit.from_match(m) for m in decision.suggestions],
     )
+    pending = pending_usage(session)
     if decision.best is not None:
-        _count_hit(session, decision.best.entry.id)
+        pending.hit(decision.best.entry.id, clock.now())
     elif log_gap:
         top = matches[0] if matches else None
-        record_gap(
+        _log_gap(
             session,
+            pending,
             text,
             channel=channel,
             suggested=bool(decision.suggestions),
@@ -305,20 +409,45 @@ def answer_question(
             best_score=top.score if top else None,
         )
     if not decision.answered and decision.suggestions:
-        ids = [m.entry.id for m in decision.suggestions]
-        session.execute(
-            update(Faq).where(Faq.id.in_(ids)).values(suggest_count=Faq.suggest_count + 1)
-        )
+        pending.suggest(m.entry.id for m in decision.suggestions)
     return result
 
 
-def _count_hit(session: Session, faq_id: int) -> None:
-    # One atomic UPDATE: concurrent searches never lose a count, and no row is loaded.
-    session.execute(
-        update(Faq)
-        .where(Faq.id == faq_id)
-        .values(hit_count=Faq.hit_count + 1, last_hit_at=clock.now())
+def _log_gap(
+    session: Session,
+    pending: PendingUsage,
+    text: str,
+    *,
+    channel: str,
+    suggested: bool,
+    best_faq_id: int | None,
+    best_score: float | None,
+) -> None:
+    """Into the pending gap log; when that is full, written at once (nothing asked is dropped)."""
+    normalized = normalize(text)[:QUERY_MAX]
+    if not normalized:
+        return
+    now = clock.now()
+    sighting = GapSighting(
+        normalized=normalized,
+        sample=text[:QUERY_MAX],
+        count=1,
+        suggested=1 if suggested else 0,
+        channels=[channel],
+        best_faq_id=best_faq_id,
+        best_score=best_score,
+        first_seen=now,
+        last_seen=now,
     )
+    if not pending.gap(sighting):
+        record_gap(
+            session,
+            text,
+            channel=channel,
+            suggested=suggested,
+            best_faq_id=best_faq_id,
+            best_score=best_score,
+        )
 
 
 def record_gap(

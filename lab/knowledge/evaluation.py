@@ -65,7 +65,7 @@ def load_cases(path: Path | str) -> list[Case]:
         ]
 
 
-def entries_from_csv(text: str) -> list[Entry]:
+def entries_from_csv(text: str, *, merge_similar: bool = False) -> list[Entry]:
     return [
         Entry(
             id=i,
@@ -76,7 +76,7 @@ def entries_from_csv(text: str) -> list[Entry]:
             keywords=tuple(row.keywords),
             department=row.department or None,
         )
-        for i, row in enumerate(parse_csv(text), start=1)
+        for i, row in enumerate(parse_csv(text, merge_similar=merge_similar), start=1)
     ]
 
 
@@ -121,21 +121,34 @@ class DifflibBaseline:
 
 
 class Bm25Baseline:
-    """Okapi BM25 over jieba words of the question, alternatives and keywords (k1=1.5, b=0.75).
-    The score is divided by the query's best attainable score, so that it runs from 0 to 1 and
-    can share the threshold logic."""
+    """Okapi BM25 over jieba words of the question, alternatives and keywords (k1=1.5, b=0.75);
+    with ``bigrams`` over their character bigrams too, with ``answers`` over the answer text as
+    well. The score is divided by the query's best attainable score, so that it runs from 0 to 1
+    and can share the threshold logic."""
 
     name = "bm25"
 
-    def __init__(self, entries: Sequence[Entry], k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        k1: float = 1.5,
+        b: float = 0.75,
+        *,
+        bigrams: bool = False,
+        answers: bool = False,
+    ) -> None:
         self.k1, self.b = k1, b
+        self.bigrams = bigrams
+        if bigrams:
+            self.name = "bm25 w+bi" + (" +answer" if answers else "")
         self.entries = list(entries)
         self.docs: list[dict[str, int]] = []
         postings: dict[str, list[int]] = {}
         for index, e in enumerate(self.entries):
             tokens: dict[str, int] = {}
-            for text in (e.question, *e.alternatives, *e.keywords):
-                for w in _bm25_tokens(text):
+            texts = (e.question, *e.alternatives, *e.keywords, *((e.answer,) if answers else ()))
+            for text in texts:
+                for w in _bm25_tokens(text, bigrams):
                     tokens[w] = tokens.get(w, 0) + 1
             self.docs.append(tokens)
             for w in tokens:
@@ -149,7 +162,7 @@ class Bm25Baseline:
         }
 
     def search(self, query: str, limit: int = 3) -> list[Match]:
-        terms = set(_bm25_tokens(query))
+        terms = set(_bm25_tokens(query, self.bigrams))
         best_possible = sum(self.idf.get(t, 0.0) * (self.k1 + 1) for t in terms) or 1.0
         scores: dict[int, float] = {}
         for term in terms:
@@ -164,9 +177,13 @@ class Bm25Baseline:
         return [Match(self.entries[i], min(s / best_possible, 1.0)) for i, s in ranked]
 
 
-def _bm25_tokens(text: str) -> list[str]:
+def _bm25_tokens(text: str, bigrams: bool = False) -> list[str]:
     normalized = normalize(text)
     tokens = words(normalized)
+    if bigrams:
+        return tokens + [normalized[i : i + 2] for i in range(len(normalized) - 1)] or list(
+            normalized
+        )
     # Single characters jieba leaves over still carry meaning in Chinese (税, 证).
     return tokens or list(normalized)
 
@@ -182,6 +199,8 @@ class Metrics:
     top3: float
     fallback_ok: float  # in scope: answered right, or the right FAQ among the suggestions
     oos_nothing: float  # out of scope: neither answered nor suggested
+    top1: float = 0.0  # in scope: the right FAQ ranked first
+    nothing: float = 0.0  # in scope: neither an answer nor a suggestion
 
     def row(self) -> list[str]:
         return [
@@ -216,11 +235,15 @@ def rank_all(method: Method, cases: Sequence[Case], ids: dict[str, int]) -> list
 def measure(ranked: Sequence[Ranked], thresholds: Thresholds) -> Metrics:
     in_scope = [r for r in ranked if r.expected_id is not None]
     oos = [r for r in ranked if r.expected_id is None]
-    correct = wrong = oos_false = top3 = fallback = nothing = 0
+    correct = wrong = oos_false = top3 = fallback = nothing = top1 = silent = 0
     answered = 0
     for r in ranked:
         decision = decide(r.matches, thresholds, 3)
         ranked_ids = [m.entry.id for m in r.matches[:3]]
+        if r.expected_id is not None and ranked_ids[:1] == [r.expected_id]:
+            top1 += 1
+        if r.expected_id is not None and not decision.answered and not decision.suggestions:
+            silent += 1
         if decision.answered:
             answered += 1
             assert decision.best is not None
@@ -249,6 +272,8 @@ def measure(ranked: Sequence[Ranked], thresholds: Thresholds) -> Metrics:
         top3=top3 / max(len(in_scope), 1),
         fallback_ok=fallback / max(len(in_scope), 1),
         oos_nothing=nothing / max(len(oos), 1),
+        top1=top1 / max(len(in_scope), 1),
+        nothing=silent / max(len(in_scope), 1),
     )
 
 
@@ -715,3 +740,77 @@ def csv_text(rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
+
+
+COMPARISON_LABELS = (
+    ("right answer (of in scope)", "correct"),
+    ("wrong answer (of answered)", "wrong"),
+    ("out-of-scope answered", "oos_false"),
+    ("right FAQ first (top-1)", "top1"),
+    ("right FAQ in the top 3", "top3"),
+    ("right answer or among the suggestions", "fallback_ok"),
+    ("in scope, nothing at all", "nothing"),
+)
+
+
+def compare_on_base(
+    entries: Sequence[Entry],
+    synonyms: dict[str, str],
+    cases: Sequence[Case],
+    thresholds: Thresholds,
+    *,
+    title: str,
+    echo: Callable[[str], None] = print,
+    matcher_method: Method | None = None,
+) -> dict[str, dict[str, Metrics]]:
+    """The shipped matcher (``thresholds`` as configured or refitted, never tuned on ``cases``)
+    beside difflib and two BM25s (jieba words + character bigrams, without and with the answer
+    text; their thresholds tuned on the ``dev`` split) on one base, in one run. Reports the
+    held-out splits pooled (every split but ``dev``), dev, and all."""
+    ids = {e.question: e.id for e in entries}
+    methods: list[Method] = [
+        matcher_method or ShippedMethod(entries, synonyms),
+        DifflibBaseline(entries),
+        Bm25Baseline(entries, bigrams=True),
+        Bm25Baseline(entries, bigrams=True, answers=True),
+    ]
+    results: dict[str, dict[str, Metrics]] = {}
+    chosen: dict[str, Thresholds] = {}
+    for index, method in enumerate(methods):
+        ranked = rank_all(method, cases, ids)
+        dev = [r for r in ranked if r.case.split == "dev"] or ranked
+        limits = thresholds if index == 0 else tune(dev)
+        chosen[method.name] = limits
+        held = [r for r in ranked if r.case.split != "dev"]
+        results[method.name] = {
+            "held out": measure(held or ranked, limits),
+            "dev": measure(dev, limits),
+            "all": measure(ranked, limits),
+        }
+    in_scope = sum(1 for c in cases if c.expected)
+    faqs = len({c.expected for c in cases if c.expected})
+    echo(
+        f"{title}: {len(entries)} FAQs; {len(cases)} questions ({in_scope} in scope over {faqs} "
+        f"FAQs, {len(cases) - in_scope} out of scope; dev {sum(c.split == 'dev' for c in cases)})"
+    )
+    for name, limits in chosen.items():
+        source = "given" if name == methods[0].name else "tuned on dev"
+        echo(
+            f"  {name}: high {limits.high:.2f}, low {limits.low:.2f}, margin {limits.margin:.2f}, "
+            f"floor {limits.floor:.2f} ({source})"
+        )
+    for split in ("held out", "dev", "all"):
+        echo("")
+        echo(f"{title}, {split} questions")
+        rows = [
+            [label, *(pct(getattr(results[m.name][split], key)) for m in methods)]
+            for label, key in COMPARISON_LABELS
+        ]
+        echo(format_table(["", *(m.name for m in methods)], rows))
+    return results
+
+
+def without_wordings(entries: Sequence[Entry]) -> list[Entry]:
+    """The FAQs as a city would import them: question, answer, keywords, category, department;
+    no alternative wordings."""
+    return [replace(e, alternatives=()) for e in entries]

@@ -22,6 +22,8 @@ from core.inputs import optional_id
 from core.web import db_session
 from knowledge import operations, queries
 from knowledge.models import GAP_STATUS_LABELS, Faq, KnowledgeGap
+from knowledge.refit import stored_fit
+from knowledge.usage import flush_pending_usage
 from portal.staff.auth import guard_area, require_action
 from portal.staff.blueprint import bp
 from portal.staff.helpers import (
@@ -225,6 +227,7 @@ def knowledge_faqs() -> Any:
         first_url=url_for("staff.knowledge_faqs", **args) if after is not None else None,
         csv_url=url_for("staff.knowledge_faqs", **args, format="csv"),
         open_gaps=queries.count_gaps(db_session()),
+        fit=stored_fit(db_session()),
     )
 
 
@@ -380,6 +383,9 @@ def _gap_status() -> str:
 @bp.get("/knowledge/gaps")
 def knowledge_gaps() -> Any:
     session = db_session()
+    # Searches count their gaps in memory (knowledge.usage); this process's are written first so
+    # the page is up to date here (other processes' within their flush interval).
+    flush_pending_usage(session)
     tab = _gap_status()
     status = None if tab == "all" else tab
     after = (request.args.get("after") or "").strip() or None

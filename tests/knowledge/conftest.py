@@ -9,6 +9,7 @@ from directory.models import Department
 from knowledge import operations
 from knowledge.models import Faq
 from knowledge.search import forget_indexes
+from knowledge.usage import flush_pending_usage, forget_pending_usage, stop_background_flushers
 from tickets.access import SYSTEM
 
 
@@ -16,8 +17,18 @@ from tickets.access import SYSTEM
 def _fresh_index() -> Iterator[None]:
     # Every test starts from empty tables; the process-wide index must not outlive them.
     forget_indexes()
+    forget_pending_usage()
     yield
+    stop_background_flushers()
     forget_indexes()
+    forget_pending_usage()
+
+
+def flush(db: Session) -> int:
+    """Write the searches' pending counts and gap log (what the flusher thread does), commit."""
+    count = flush_pending_usage(db)
+    db.commit()
+    return count
 
 
 @pytest.fixture

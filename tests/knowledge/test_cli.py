@@ -72,4 +72,25 @@ def test_ask_on_an_empty_base(runner: Any, db: Session) -> None:
 
 def test_the_product_has_no_eval_command(app: Any) -> None:
     # Measuring the matcher is the lab's job (lab/knowledge/evaluate.py), not the product's.
-    assert sorted(app.cli.commands["knowledge"].commands) == ["ask", "export", "import"]
+    assert sorted(app.cli.commands["knowledge"].commands) == ["ask", "export", "import", "refit"]
+
+
+def test_import_lists_every_problem_and_merges_on_request(
+    runner: Any, db: Session, departments: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "faqs.csv"
+    source.write_text(
+        HEADER + ROWS + ",,没有问题,其他,,\n" + "普通 护照怎么办理,,另一个答案,出入境证件,,\n",
+        encoding="utf-8",
+    )
+    refused = runner.invoke(args=["knowledge", "import", str(source)])
+    assert refused.exit_code != 0
+    assert "2 problems" in refused.output
+    assert "line 4, question: The question is empty." in refused.output
+    assert "line 5, question: The same question as line 3" in refused.output
+    assert _count(db) == 0
+    source.write_text(HEADER + ROWS + "普通 护照怎么办理,,另一个答案,出入境证件,,\n", "utf-8")
+    merged = runner.invoke(args=["knowledge", "import", str(source), "--merge-similar"])
+    assert merged.exit_code == 0, merged.output
+    assert "merged: line 4 into line 3; its answer differs" in merged.output
+    assert _count(db) == 2

@@ -109,3 +109,92 @@ def test_evaluation_set_is_honest() -> None:
         for wording in wordings[case.expected]:
             # Not a copy of the FAQ's wording with a character or two changed.
             assert Levenshtein.distance(normalize(case.question), normalize(wording)) > 2
+
+
+def test_every_problem_is_reported_at_once_and_nothing_is_imported(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    body = (
+        "好问题,,好答案,其他,,\n"  # line 2, good
+        ",,答案,分类,,\n"  # 3: no question
+        '"护照？",,,分类,,\n'  # 4: no answer
+        "缺列,,答案\n"  # 5: columns
+        '"多行的\n问题？",,"第一行\n第二行",其他,,\n'  # 6-8: good, spans three lines
+        "好 问题！,,另一个答案,其他,,\n"  # 9: the question of line 2 up to spacing/punctuation
+        + "长" * 301
+        + ",,答,,,\n"  # 10: question too long and no category
+    )
+    with pytest.raises(CsvImportError) as caught:
+        import_faqs(db, HEADER + body, actor=SYSTEM)
+    problems = [(p.line, p.field) for p in caught.value.problems]
+    assert problems == [
+        (3, "question"),
+        (4, "answer"),
+        (5, "columns"),
+        (9, "question"),
+        (10, "question"),
+        (10, "category"),
+    ]
+    lines = caught.value.lines("en")
+    assert lines[0].startswith("6 problems") and "line 3" in lines[0]
+    assert "line 9, question: The same question as line 2" in lines[4]
+    assert db.scalar(select(func.count(Faq.id))) == 0
+
+
+def test_questions_differing_in_spacing_or_punctuation_merge_on_request(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    text = HEADER + (
+        "护照怎么办？,办护照,带身份证去出入境大厅。,出入境证件,出入境,护照\n"
+        "乙？,,答乙,其他,,\n"
+        "护照 怎么办?,第一次办护照,另一个部门的说法。,出入境证件,出入境,出国|护照\n"
+        "護照怎麼辦,,带身份证去出入境大厅。,出入境证件,出入境,\n"  # traditional: the same
+    )
+    with pytest.raises(CsvImportError):
+        import_faqs(db, text, actor=SYSTEM)
+    report = import_faqs(db, text, actor=SYSTEM, merge_similar=True)
+    assert report.created == 2
+    assert [(m.line, m.into, m.answer_differs) for m in report.merged] == [
+        (4, 2, True),
+        (5, 2, False),
+    ]
+    assert "merged: line 4 into line 2; its answer differs, the first answer was kept" in (
+        report.lines()
+    )
+    faq = db.scalar(select(Faq).where(Faq.question == "护照怎么办？"))
+    assert faq is not None and faq.answer == "带身份证去出入境大厅。"
+    assert faq.alternatives == ["办护照", "护照 怎么办?", "第一次办护照", "護照怎麼辦"]
+    assert faq.keywords == ["护照", "出国"]
+
+
+def test_many_unknown_departments_are_grouped_by_name(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    rows = "".join(f"问题{i}？,,答案{i},其他,{'甲局' if i % 2 else '乙局'},\n" for i in range(30))
+    report = import_faqs(db, HEADER + rows, actor=SYSTEM)
+    assert report.created == 30
+    assert report.lines()[1:] == [
+        "warning: department 乙局 not found on 15 lines (the first: line 2); imported without one",
+        "warning: department 甲局 not found on 15 lines (the first: line 3); imported without one",
+    ]
+
+
+def test_a_traditional_base_answers_simplified_questions(
+    db: Session, departments: dict[str, Department]
+) -> None:
+    from knowledge.search import get_matcher
+
+    text = HEADER + (
+        "駕駛執照到期了怎麼換發？,,可透過監理服務網申請換發駕照。,交通,,駕照|換照\n"
+        "如何申請普通護照？,,攜帶身分證至領事事務局辦理。,出入境,,護照\n"
+        "住宅用電電費如何查詢？,,可於台電網站查詢電費帳單。,用電,,電費\n"
+    )
+    import_faqs(db, text, actor=SYSTEM)
+    db.commit()
+    matcher = get_matcher(db)
+    for question, expected in (
+        ("驾照过期了怎么换", "駕駛執照到期了怎麼換發？"),
+        ("第一次办护照要带什么", "如何申請普通護照？"),
+        ("怎么查家里的电费", "住宅用電電費如何查詢？"),
+    ):
+        assert matcher.search(question, 1)[0].entry.question == expected, question

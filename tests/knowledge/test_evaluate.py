@@ -53,3 +53,28 @@ def test_eval_prints_the_three_methods(
     unknown.write_text("question,expected,split\n随便问问,不存在的问题？,test\n", encoding="utf-8")
     result = runner.invoke(evaluate.main, args=[str(unknown), "--synthetic", "0"], obj=app)
     assert result.exit_code != 0 and "unknown FAQ" in result.output
+
+
+def test_compare_on_a_csv_base_without_wordings_and_refitted(runner: Any, tmp_path: Path) -> None:
+    source = tmp_path / "faqs.csv"
+    source.write_text(HEADER + ROWS, encoding="utf-8")
+    cases = tmp_path / "eval.csv"
+    cases.write_text(
+        "question,expected,split\n"
+        "开车的本子到期了怎么弄,驾驶证到期了怎么换证？,dev\n"
+        "头一回出国护照咋办,普通护照怎么办理？,test\n"
+        "明天会下雨吗,,test\n",
+        encoding="utf-8",
+    )
+    args = [str(cases), "--compare", "--faqs", str(source), "--strip-wordings"]
+    result = runner.invoke(evaluate.main, args=args, obj=None)
+    assert result.exit_code == 0, result.output
+    assert "faqs.csv without wordings: 2 FAQs; 3 questions (2 in scope over 2 FAQs" in result.output
+    for label in ("right FAQ first (top-1)", "right answer or among the suggestions", "bm25 w+bi"):
+        assert label in result.output
+    refitted = runner.invoke(evaluate.main, args=[*args, "--refit"], obj=None)
+    assert refitted.exit_code == 0, refitted.output
+    assert "thresholds refitted on this base (2 FAQs" in refitted.output
+    defaults = runner.invoke(evaluate.main, args=[*args, "--default-thresholds"], obj=None)
+    assert defaults.exit_code == 0, defaults.output
+    assert "default thresholds" in defaults.output and "high 0.68, low 0.20" in defaults.output

@@ -32,7 +32,17 @@ def _faq(db, question: str, **kw) -> Faq:
 def _search(client, question: str) -> dict:
     response = client.get("/api/v1/faq/search", query_string={"q": question})
     assert response.status_code == 200
+    _flush_usage(client)
     return response.get_json()
+
+
+def _flush_usage(client) -> None:
+    """What the process's flusher thread does within its interval (knowledge.usage)."""
+    from knowledge.usage import flush_pending_usage
+
+    with client.application.extensions["hotline_db"].session() as session:
+        flush_pending_usage(session)
+        session.commit()
 
 
 def test_knowledge_screens_are_admin_only(app, login, staff) -> None:
@@ -302,3 +312,18 @@ def test_category_filter_lists_categories_with_only_inactive_faqs(login, staff, 
     db.commit()
     page = login(staff["admin"]).get("/staff/knowledge/faqs").get_data(as_text=True)
     assert '<option value="已撤销业务"' in page
+
+
+def test_the_faq_list_shows_what_the_thresholds_were_fitted_on(login, staff, db) -> None:
+    from knowledge.refit import Fit, store_fit
+
+    admin = login(staff["admin"])
+    page = admin.get("/staff/knowledge/faqs").get_data(as_text=True)
+    assert "答复阈值：默认值" in page
+    store_fit(
+        db, Fit(0.31, 0.07, 0.1, 0.25, 1837, 1276, 599, 0.794, 0.019, 0.0, 0.921), actor=SYSTEM
+    )
+    db.commit()
+    page = admin.get("/staff/knowledge/faqs").get_data(as_text=True)
+    assert "1837 条常见问题" in page and "1276 个问题" in page
+    assert "0.31 起直接答复" in page and "0.07 起" in page and "答对 79.4%" in page
