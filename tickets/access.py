@@ -53,6 +53,17 @@ def _own_department(actor: Actor, ticket: Ticket | None) -> bool:
     )
 
 
+def _co_handler(actor: Actor, ticket: Ticket | None) -> bool:
+    """Staff of a department the ticket's lead shares it with (协办, tickets.cohandling)."""
+    return (
+        _is(actor, Role.DEPARTMENT)
+        and ticket is not None
+        and isinstance(actor, StaffUser)
+        and actor.department_id is not None
+        and any(c.department_id == actor.department_id for c in ticket.co_handlers)
+    )
+
+
 def _citizen_of(actor: Actor, ticket: Ticket | None) -> bool:
     """The citizen the ticket belongs to. A ticket without a citizen (an API submission without
     a phone) is answered by whoever holds its signed survey link, which the adapter verified."""
@@ -67,7 +78,7 @@ Rule = Callable[[Actor, "Ticket | None"], bool]
 
 RULES: dict[str, Rule] = {
     # Reading
-    "view": lambda a, t: _is(a, *HOTLINE_ROLES) or _own_department(a, t),
+    "view": lambda a, t: _is(a, *HOTLINE_ROLES) or _own_department(a, t) or _co_handler(a, t),
     "view_contact": lambda a, t: _is(a, *HOTLINE_ROLES),  # full phone, anonymous reporter
     "export": lambda a, t: _is(a, *HOTLINE_ROLES) or _is(a, Role.DEPARTMENT),
     # Operator review (操作员审核)
@@ -95,6 +106,19 @@ RULES: dict[str, Rule] = {
     "overdue_board": lambda a, t: _is(a, Role.SUPERVISOR, Role.ADMIN),
     # Chats handed off by the conversation engine (bot.engine.handoff)
     "chat": lambda a, t: _is(a, Role.OPERATOR, Role.REVIEWER, Role.SUPERVISOR),
+    # Dispatch (tickets.history): the previous system's closed tickets, by an admin or the
+    # operations command (which runs as the system)
+    "import_history": lambda a, t: isinstance(a, SystemActor) or _is(a, Role.ADMIN),
+    # The dispatch catalogue (派单目录, tickets.catalogue): admins, and the operations command
+    "manage_dispatch_catalogue": lambda a, t: isinstance(a, SystemActor) or _is(a, Role.ADMIN),
+    # Lead and co-handling (主办/协办, tickets.cohandling): the operator shares a dispatched
+    # ticket; a co-handling department adds its part, the lead replies
+    "assign_co_handlers": lambda a, t: _is(a, Role.OPERATOR),
+    "co_handle": lambda a, t: _co_handler(a, t),
+    # Dispatch disputes (派单异议, tickets.disputes): the department that has the ticket says
+    # it is not its matter; an operator or a supervisor decides
+    "dispute_dispatch": lambda a, t: _own_department(a, t),
+    "decide_dispute": lambda a, t: _is(a, Role.OPERATOR, Role.SUPERVISOR),
     # Administration (``directory.access``)
     **directory_access.RULES,
 }

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -87,6 +88,7 @@ class CloseReason(StrEnum):
     SURVEYED = "surveyed"  # callback answered
     NO_RESPONSE = "no_response"  # survey unanswered after 3 working days
     TRANSFERRED = "transferred"  # a call handed to another platform (转110 …): tickets.intake
+    HISTORY = "history"  # imported from the previous system (tickets.history)
 
 
 # One wording for the staff console's badge and the citizen's "closed" message.
@@ -97,6 +99,7 @@ CLOSE_REASON_LABELS = {
     CloseReason.SURVEYED: N_("callback completed"),
     CloseReason.NO_RESPONSE: N_("no response to the callback survey"),
     CloseReason.TRANSFERRED: N_("transferred to another service platform"),
+    CloseReason.HISTORY: N_("imported from the previous system"),
 }
 
 # A ticket urged (催办) this many times is flagged for the department and the supervisors.
@@ -214,6 +217,10 @@ class Ticket(Base):
         back_populates="ticket", order_by="TicketEvent.id"
     )
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket")
+    # 协办: departments that add their part to the lead's handling (tickets.cohandling).
+    co_handlers: Mapped[list[TicketCoHandler]] = relationship(
+        back_populates="ticket", order_by="TicketCoHandler.id"
+    )
 
     @property
     def kind_enum(self) -> Kind:
@@ -342,3 +349,91 @@ class TicketNumberCounter(Base):
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoutingModelRecord(Base):
+    """A trained routing model (``tickets.routing``): the scheduler's job writes one as tickets
+    close, every process loads the newest (lazily, again when its token changes)."""
+
+    __tablename__ = "routing_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # random: tells versions apart
+    trained_at: Mapped[dt.datetime]
+    # What it was trained on: the count and the newest closing of the tickets it learned from.
+    signature: Mapped[str] = mapped_column(String(100))
+    examples: Mapped[int] = mapped_column(Integer)
+    departments: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DispatchCatalogueEntry(Base):
+    """One version of the dispatch catalogue's line for a category (派单目录): the lead
+    department (主办) and who may co-handle (协办). Rows are only ever inserted: the newest
+    version of a category is in force, the older ones are its recorded changes
+    (``tickets.catalogue``)."""
+
+    __tablename__ = "dispatch_catalogue"
+    __table_args__ = (
+        UniqueConstraint("category_id", "version", name="uq_dispatch_catalogue_category_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    lead_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    co_handler_ids: Mapped[list[int]] = mapped_column(JSONType())
+    note: Mapped[str | None] = mapped_column(String(500))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    changed_at: Mapped[dt.datetime]
+
+    category: Mapped[Category] = relationship()
+    lead_department: Mapped[Department] = relationship()
+
+
+class TicketCoHandler(Base):
+    """A co-handling department (协办) of a ticket and the part it added. The lead department
+    (``Ticket.department_id``, 主办) replies; a co-handler's part is due within the lead's
+    handling deadline (``tickets.cohandling``)."""
+
+    __tablename__ = "ticket_co_handlers"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "department_id", name="uq_ticket_co_handlers_department"),
+        Index("ix_ticket_co_handlers_department", "department_id", "part_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    assigned_at: Mapped[dt.datetime]
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    part: Mapped[str | None] = mapped_column(Text)
+    part_at: Mapped[dt.datetime | None]
+    part_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="co_handlers")
+    department: Mapped[Department] = relationship()
+
+
+class TicketDispute(Base):
+    """A dispatch dispute (派单异议): the department says the ticket is not its matter; an
+    operator or supervisor decides (``tickets.disputes``). Raised once, decided once."""
+
+    __tablename__ = "ticket_disputes"
+    __table_args__ = (
+        Index("ix_ticket_disputes_ticket", "ticket_id", "decided_at"),
+        Index("ix_ticket_disputes_raised", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))  # the disputing one
+    reason: Mapped[str] = mapped_column(Text)
+    suggested_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    raised_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    upheld: Mapped[bool | None] = mapped_column(Boolean)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    new_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))

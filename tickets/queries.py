@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 from core.db import UTCDateTime
 from core.inputs import in_range
 from directory.models import Category, Department
+from tickets import routing
 from tickets.calendar import local_today
 from tickets.models import (
     URGED_FLAG_AT,
@@ -472,13 +473,18 @@ def _fuzzy_text(*parts: str | None) -> str:
 class DispatchSuggestion:
     department_id: int
     department_name: str
-    reasons: list[str] = field(default_factory=list)  # message ids: category, knowledge, similar
+    reasons: list[str] = field(default_factory=list)  # category, knowledge, similar, model
     weight: float = 0.0
+    # The learned model's reason (tickets.routing): its most similar past tickets there.
+    similar_numbers: list[str] = field(default_factory=list)
+    model_score: float | None = None
 
 
 REASON_CATEGORY = "category"
 REASON_KNOWLEDGE = "knowledge"
 REASON_SIMILAR = "similar"
+REASON_MODEL = "model"
+MODEL_WEIGHT = 4.0
 
 
 def dispatch_suggestions(
@@ -490,7 +496,10 @@ def dispatch_suggestions(
     limit: int = 3,
 ) -> list[DispatchSuggestion]:
     """Departments to dispatch to, best first, each with why: the category's usual department,
-    the department of matching FAQ entries, and where similar past tickets went."""
+    the department of matching FAQ entries, where similar recent tickets went, and the routing
+    model learned from past dispatches (``tickets.routing``) once one is trained. The model's
+    score already holds the category's weight, so with a model the category only gives its
+    reason."""
     by_id: dict[int, DispatchSuggestion] = {}
     departments = {
         d.id: d for d in session.scalars(select(Department).where(Department.active.is_(True)))
@@ -506,8 +515,24 @@ def dispatch_suggestions(
         entry.weight += weight
 
     category = ticket.category
+    model = routing.current_model(session)
     if category is not None and category.department_id:
-        add(category.department_id, REASON_CATEGORY, 3.0)
+        add(category.department_id, REASON_CATEGORY, 3.0 if model is None else 0.0)
+    if model is not None:
+        routed = routing.rank(
+            model,
+            routing.ticket_text(ticket.title, ticket.description),
+            category_department=category.department.code
+            if category is not None and category.department is not None
+            else None,
+            limit=limit,
+            allowed={d.code for d in departments.values()},
+        )
+        for entry in routed:
+            routed_dept = by_code[entry.code]
+            add(routed_dept.id, REASON_MODEL, MODEL_WEIGHT * entry.score)
+            by_id[routed_dept.id].similar_numbers = entry.similar
+            by_id[routed_dept.id].model_score = entry.score
     for hit in faq_hits or ():
         code = getattr(hit, "department_code", None)
         dept = by_code.get(code) if code else None

@@ -364,7 +364,17 @@ def intake_search() -> Any:
             "query": text,
             "hits": [_hit_json(hit) for hit in hits],
             "departments": [
-                {"id": s.department_id, "name": s.department_name, "reasons": s.reasons}
+                {
+                    "id": s.department_id,
+                    "name": s.department_name,
+                    "reasons": s.reasons,
+                    "similar": s.similar_numbers,
+                    "reason": gettext(
+                        "similar past tickets: %(numbers)s", numbers="、".join(s.similar_numbers)
+                    )
+                    if s.similar_numbers
+                    else "",
+                }
                 for s in suggestions
             ],
         }

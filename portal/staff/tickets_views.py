@@ -31,7 +31,7 @@ from portal.staff.helpers import (
     wants_csv,
 )
 from portal.staff.nav import register_nav
-from tickets import queries, workflow
+from tickets import cohandling, disputes, queries, workflow
 from tickets.access import can, visible_contact
 from tickets.canned import list_canned_replies
 from tickets.models import Attachment, Stage, Ticket
@@ -252,6 +252,10 @@ class FailedAction:
 # The fields each action's form shows on the ticket page (see staff/ticket.html). Actions are
 # spelled as the workflow and ``access`` spell them: /staff/tickets/<number>/<action>.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "assign_co_handlers": ("co_handler", "co_handlers"),
+    "co_handle": ("part",),
+    "dispute_dispatch": ("reason",),
+    "decide_dispute": ("note",),
     "dispatch": ("department", "note"),
     "resolve_directly": ("answer",),
     "reject": ("reason",),
@@ -295,6 +299,25 @@ def _render_ticket(ticket: Ticket, failed: FailedAction | None = None, status: i
         context["canned"] = list_canned_replies(session, scope="reply")
     if ticket.stage == Stage.CALLBACK:
         context["canned_callback"] = list_canned_replies(session, scope="callback")
+    # 协办 and 派单异议 (tickets.cohandling, tickets.disputes)
+    shared_stage = ticket.stage in cohandling.SHARED_STAGES
+    mine = next((c for c in ticket.co_handlers if c.department_id == user.department_id), None)
+    context["may_co_handle"] = (
+        shared_stage and mine is not None and mine.part is None and can(user, "co_handle", ticket)
+    )
+    dispute = disputes.open_dispute(session, ticket)
+    context["open_dispute"] = dispute
+    context["may_dispute"] = (
+        ticket.stage == Stage.DEPT_REVIEW
+        and dispute is None
+        and can(user, "dispute_dispatch", ticket)
+    )
+    context["may_decide_dispute"] = dispute is not None and can(user, "decide_dispute", ticket)
+    if shared_stage and can(user, "assign_co_handlers", ticket):
+        taken = {c.department_id for c in ticket.co_handlers} | {ticket.department_id}
+        context["co_handler_choices"] = [
+            d for d in queries.active_departments(session) if d.id not in taken
+        ]
     contact_name, contact_phone = visible_contact(user, ticket)
     return (
         render_template(
@@ -340,6 +363,18 @@ def _department_from_form() -> Department:
 
 def _total_days_from_form() -> int | None:
     return optional_id(request.form.get("total_days"))
+
+
+def _co_handlers_from_form() -> list[Department]:
+    session = db_session()
+    found = []
+    for raw in request.form.getlist("co_handler")[:20]:
+        dept_id = optional_id(raw)
+        dept = session.get(Department, dept_id) if dept_id else None
+        if dept is None:
+            raise workflow.ValidationError({"co_handler": N_("Choose a department.")})
+        found.append(dept)
+    return found
 
 
 def _merge_target(ticket: Ticket) -> Ticket:
@@ -422,6 +457,38 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
             comment=request.form.get("comment"),
         ),
         N_("The callback for ticket %(number)s was recorded; the ticket is closed."),
+    ),
+    "assign_co_handlers": (
+        lambda s, t, u: cohandling.assign_co_handlers(
+            s,
+            t,
+            _co_handlers_from_form(),
+            actor=u,
+            outside_catalogue=request.form.get("outside_catalogue") == "1",
+        ),
+        N_("Ticket %(number)s was shared with the co-handling departments."),
+    ),
+    "co_handle": (
+        lambda s, t, u: cohandling.add_co_handler_part(
+            s, t, actor=u, text=request.form.get("part", "")
+        ),
+        N_("Your department's part was added to ticket %(number)s."),
+    ),
+    "dispute_dispatch": (
+        lambda s, t, u: disputes.raise_dispute(
+            s, t, actor=u, reason=request.form.get("reason", "")
+        ),
+        N_("Your dispatch dispute of ticket %(number)s was sent to the hotline."),
+    ),
+    "decide_dispute": (
+        lambda s, t, u: disputes.decide_dispute(
+            s,
+            t,
+            actor=u,
+            upheld=request.form.get("upheld") == "1",
+            note=request.form.get("note"),
+        ),
+        N_("The dispatch dispute of ticket %(number)s was decided."),
     ),
     "reopen": (
         lambda s, t, u: workflow.reopen_ticket(

@@ -127,7 +127,7 @@
       item.appendChild(button);
       results.appendChild(item);
     });
-    var names = data.departments.map(function (d) { return d.name; });
+    var names = data.departments.map(function (d) { return d.reason ? d.name + "（" + d.reason + "）" : d.name; });
     suggested.textContent = names.length ? root.getAttribute("data-label-suggested") + " " + names.join("、") : "";
     if (data.departments.length && department.getAttribute("data-touched") !== "1") {
       department.value = String(data.departments[0].id);

@@ -343,3 +343,37 @@ def test_the_search_answers_as_the_operator_types_without_logging_gaps(
 def test_the_search_refuses_nothing_it_cannot_read(login, staff, query) -> None:
     response = login(staff["operator"]).get("/staff/api/intake/search", query_string={"q": query})
     assert response.status_code in (200, 400)
+
+
+def test_the_suggestion_learned_from_history_names_similar_past_tickets(
+    login, staff, db, departments, make_ticket
+) -> None:
+    """Both screens where the operator chooses a department show the routing model's ranking
+    with its reason once one is trained (tickets.routing)."""
+    from tickets import routing
+    from tickets.access import SYSTEM
+    from tickets.history import import_history
+
+    day = (clock.today("Asia/Shanghai") - dt.timedelta(days=30)).isoformat()
+    rows = ["title,description,category,department,created_at"]
+    for i, text in enumerate(("路边占道经营摆摊", "小区垃圾无人清运", "楼顶违章搭建")):
+        rows.append(f"城管{i},{text},,chengguan,{day}")
+    for i, text in enumerate(("工厂偷排污水", "化工厂排放废气", "河道油污死鱼")):
+        rows.append(f"环保{i},{text},,shengtai,{day}")
+    assert import_history(db, "\n".join(rows) + "\n", actor=SYSTEM).ok
+    assert routing.train_model(db) is not None
+    db.commit()
+    past = {t.title: t.number for t in db.scalars(select(Ticket))}
+    ticket = make_ticket("submitted", description="工厂往河里偷排污水，河水发黑")
+    client = login(staff["operator"])
+    body = client.get("/staff/api/intake/search?q=工厂往河里偷排污水").get_json()
+    first = body["departments"][0]
+    assert first["name"] == departments["shengtai"].name
+    assert "model" in first["reasons"] and past["环保0"] in first["similar"]
+    assert first["reason"].startswith("相似历史工单：")
+    # The operator review of a submitted ticket.
+    page = client.get(f"/staff/tickets/{ticket.number}").get_data(as_text=True)
+    assert "相似历史工单：" in page and past["环保0"] in page
+    # An imported ticket's timeline says where it came from.
+    imported = client.get(f"/staff/tickets/{past['环保0']}").get_data(as_text=True)
+    assert "从原系统导入" in imported and "imported_history" not in imported

@@ -362,3 +362,65 @@ def test_wrong_stage_is_still_a_flash_and_redirect(make_ticket, staff, login, db
         f"/staff/tickets/{ticket.number}/dispatch", data={"department": ""}
     )
     assert r.status_code == 403
+
+
+def test_co_handling_and_a_dispatch_dispute_through_the_console(
+    make_ticket, staff, departments, login, db
+) -> None:
+    """协办: the co-handling clerk sees the shared ticket and adds its part; 派单异议: the
+    department disputes, the operator decides (tickets.cohandling, tickets.disputes)."""
+    ticket = make_ticket("dept_review")
+    number = ticket.number
+    lead, co, operator = login(staff["dept"]), login(staff["other_dept"]), login(staff["operator"])
+    zhujian = departments["zhujian"].id
+    page = operator.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert 'name="co_handler"' in page
+    # Not in the catalogue for this (uncategorised) ticket: refused unless the operator says so.
+    r = operator.post(f"/staff/tickets/{number}/assign_co_handlers", data={"co_handler": zhujian})
+    assert r.status_code == 422 and "派单目录" in r.get_data(as_text=True)
+    r = operator.post(
+        f"/staff/tickets/{number}/assign_co_handlers",
+        data={"co_handler": zhujian, "outside_catalogue": "1"},
+    )
+    assert r.status_code == 303
+    assert [c.department_id for c in _reload(db, ticket).co_handlers] == [zhujian]
+    assert (
+        co.post(
+            f"/staff/tickets/{number}/assign_co_handlers", data={"co_handler": zhujian}
+        ).status_code
+        == 403
+    )
+
+    page = co.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert "协办部门" in page and 'name="part"' in page
+    assert f"/staff/tickets/{number}/accept" not in page  # the lead accepts, not a co-handler
+    assert 'name="part"' not in lead.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    r = co.post(f"/staff/tickets/{number}/co_handle", data={"part": ""}, follow_redirects=True)
+    assert r.status_code == 422
+    r = co.post(f"/staff/tickets/{number}/co_handle", data={"part": "住建意见：非违建。"})
+    assert r.status_code == 303
+    assert _reload(db, ticket).co_handlers[0].part == "住建意见：非违建。"
+    assert "住建意见：非违建。" in lead.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert lead.post(f"/staff/tickets/{number}/co_handle", data={"part": "x"}).status_code == 403
+
+    # The lead disputes; the co-handler may not.
+    assert (
+        co.post(f"/staff/tickets/{number}/dispute_dispatch", data={"reason": "x"}).status_code
+        == 403
+    )
+    page = lead.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert "dispute_dispatch" in page
+    r = lead.post(f"/staff/tickets/{number}/dispute_dispatch", data={"reason": "属物业职责"})
+    assert r.status_code == 303
+    page = operator.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert "属物业职责" in page and "decide_dispute" in page
+    r = operator.post(
+        f"/staff/tickets/{number}/decide_dispute", data={"upheld": "0"}, follow_redirects=True
+    )
+    assert r.status_code == 422  # a rejection says why
+    r = operator.post(f"/staff/tickets/{number}/decide_dispute", data={"upheld": "1"})
+    assert r.status_code == 303
+    found = _reload(db, ticket)
+    assert found.stage == Stage.SUBMITTED
+    timeline = operator.get(f"/staff/tickets/{number}").get_data(as_text=True)
+    assert "部门提出派单异议" in timeline and "派单异议成立" in timeline
