@@ -56,13 +56,16 @@ DEFAULTS: dict[str, Any] = {
     "TELEGRAM_WEBHOOK_URL": "",  # empty: PUBLIC_BASE_URL + /telegram/webhook
     "TELEGRAM_THREADS": 4,  # threads the bot's engine work runs in (off the event loop)
     "RUN_WORKER": False,  # make run sets it: worker and scheduler in-process
+    # FAQ hit counts and the gap log are kept in each process and written this often
+    # (knowledge.usage: by `flask serve`'s flusher thread and the scheduler's knowledge_usage job).
+    "KNOWLEDGE_USAGE_FLUSH_SECONDS": 5.0,
+    # How often the scheduler checks whether the knowledge base changed enough to refit its
+    # answer thresholds (knowledge.refit: 10% of the FAQs added, removed or edited).
+    "KNOWLEDGE_REFIT_INTERVAL_SECONDS": 3600.0,
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (nginx: 1).
     # 0: the client address is the connection's, whatever a header claims.
     "TRUSTED_PROXIES": 0,
     "SESSION_LIFETIME_MINUTES": 480,
-    "TESTING": False,
-    "DEBUG": False,
-    "SQL_ECHO": False,
     # Platforms an operator may hand a call to (转110 …): code → name, English name, number.
     # HOTLINE_TRANSFER_PARTNERS takes the same as JSON.
     "TRANSFER_PARTNERS": {
@@ -81,6 +84,9 @@ DEFAULTS: dict[str, Any] = {
     "OPEN311_RATELIMIT_KEY": "60 per minute",
     "OPEN311_RATELIMIT_READ": "120 per minute",
     "OPEN311_JURISDICTION_ID": "",
+    "TESTING": False,
+    "DEBUG": False,
+    "SQL_ECHO": False,
 }
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from bot import cli as bot_cli
 from bot.telegram import cli as telegram_cli
 from core.web import database
-from hotline import cti_cli, migrate, worker_cli
+from hotline import cti_cli, dispatch_cli, migrate, worker_cli
 from knowledge import cli as knowledge_cli
 from open311 import cli as open311_cli
 from wechat import cli as wechat_cli
@@ -65,9 +65,19 @@ def register_cli(app: Flask) -> None:
         waitress_serve(app, host=host, port=port, threads=threads)
 
     knowledge_cli.register_cli(app)
+    if not app.config.get("TESTING"):
+        # Every app process (flask serve, each gunicorn worker) writes its searches' FAQ hits and
+        # gap log in batches from a thread (knowledge.usage); tests flush explicitly.
+        from knowledge.usage import flush_in_background
+
+        db = database(app)
+        flush_in_background(
+            db.engine, db.session, float(app.config.get("KNOWLEDGE_USAGE_FLUSH_SECONDS", 5))
+        )
     worker_cli.register_cli(app)
     bot_cli.register_cli(app)
     wechat_cli.register_cli(app)
     telegram_cli.register_cli(app)
     cti_cli.register_cli(app)
     open311_cli.register_cli(app)
+    dispatch_cli.register_cli(app)

@@ -12,6 +12,7 @@ from flask import Flask, jsonify, make_response, redirect, render_template, requ
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -204,6 +205,19 @@ def _register_errors(app: Flask) -> None:
             {k: gettext(v) for k, v in fields.items()} if isinstance(fields, Mapping) else None
         )
         return _error_response(error.http_status, error.translated(current_locale()), translated)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Any:
+        # The database went away (a restart, a failover, a network blip): the request changed
+        # nothing (its transaction is rolled back), and trying again in a moment will work.
+        log.warning("database unavailable on %s: %s", request.path, error.orig or error)
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_UNEXPECTED", True):
+            raise error
+        response = _error_response(
+            503, gettext("The service is briefly unavailable. Please try again in a moment.")
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_error: CSRFError) -> Any:

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from delivery.outbox import dead_letter_stuck_messages
 from delivery.scheduler import Job
 from delivery.worker import WorkerSettings
+from knowledge.refit import refit_after_large_edit
+from knowledge.usage import flush_pending_usage
 from tickets.access import SYSTEM
 from tickets.calendar import local_today
 from tickets.callbacks import close_unanswered_surveys, send_survey_reminders
 from tickets.media import fetch_pending_media
 from tickets.notify import notify_supervision_changes
 from tickets.quality import sample_week, week_start_of
+from tickets.routing import train_if_changed
 from tickets.supervision import refresh_supervision
 
 
@@ -40,6 +43,13 @@ def quality_sample_job(session: Session) -> int:
 
     last_week = week_start_of(local_today(session)) - dt.timedelta(days=7)
     return len(sample_week(session, last_week, actor=SYSTEM))
+
+
+def knowledge_refit_job(session: Session) -> int:
+    """The answer thresholds refitted on the knowledge base after a large edit (an import refits
+    at once; ``knowledge.refit``)."""
+
+    return refit_after_large_edit(session, actor=SYSTEM)
 
 
 def default_jobs(config: Mapping[str, Any]) -> list[Job]:
@@ -83,5 +93,25 @@ def default_jobs(config: Mapping[str, Any]) -> list[Job]:
             "ticket_media",
             float(config.get("MEDIA_INTERVAL_SECONDS", 30)),
             ticket_media_job,
+        ),
+        # The routing suggestion's model, retrained when tickets closed since the last one
+        # (tickets.routing: stored in the database, every process loads the newest).
+        Job(
+            "routing_model",
+            float(config.get("ROUTING_TRAIN_INTERVAL_SECONDS", 1800)),
+            train_if_changed,
+            lease_seconds=3600.0,  # a large history takes minutes to learn
+        ),
+        # The FAQ hit counts and gap-log sightings searches in this process kept in memory
+        # (knowledge.usage); each web process also flushes its own with a flusher thread.
+        Job(
+            "knowledge_usage",
+            float(config.get("KNOWLEDGE_USAGE_FLUSH_SECONDS", 5)),
+            flush_pending_usage,
+        ),
+        Job(
+            "knowledge_refit",
+            float(config.get("KNOWLEDGE_REFIT_INTERVAL_SECONDS", 3600)),
+            knowledge_refit_job,
         ),
     ]

@@ -29,6 +29,7 @@ def check(database_url: str) -> None:
 def all_models() -> None:
     """Every package's models, so that ``Base.metadata`` is complete (the imports do it; a
     missing module is an error, never a silently smaller schema)."""
+    import analysis.models  # noqa: F401
     import bot.engine.models  # noqa: F401
     import calls.models  # noqa: F401
     import delivery.models  # noqa: F401

@@ -333,7 +333,10 @@ def main() -> None:
         "HOTLINE_OUTBOX_MAX_ATTEMPTS=50",
         "HOTLINE_OUTBOX_LEASE_SECONDS=10",  # a killed worker's claims are free again after 10 s
     ]
-    engine = create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    # pre-ping: the script's own connections outlive the PostgreSQL restart it causes
+    engine = create_engine(
+        args.database_url.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True
+    )
     report: dict[str, Any] = {}
     try:
         prod("down")
@@ -396,6 +399,8 @@ def verdict(report: dict[str, Any]) -> list[str]:
         ):
             if part[key]:
                 broken.append(f"{name}: {key} = {part[key]}")
+        if part["statuses"].get(500):  # the database going away is a 503 to retry, never a 500
+            broken.append(f"{name}: {part['statuses'][500]} answer(s) 500")
         if part["accepted (201)"] != part["tickets stored"]:
             broken.append(
                 f"{name}: {part['accepted (201)']} accepted, {part['tickets stored']} stored"

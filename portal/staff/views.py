@@ -3,6 +3,7 @@ navigation entries; importing them here attaches them."""
 
 from portal.staff import (  # noqa: F401
     admin,
+    analysis,
     cti_admin,
     helpers,
     intake,

@@ -103,6 +103,9 @@ def test_the_default_jobs_run(app: Flask) -> None:
         "quality_sample",
         "outbox_retries",
         "ticket_media",
+        "routing_model",
+        "knowledge_usage",
+        "knowledge_refit",
     ]
     assert Scheduler(sessions, jobs).run_due() == {
         "supervision": 0,
@@ -110,6 +113,9 @@ def test_the_default_jobs_run(app: Flask) -> None:
         "quality_sample": 0,
         "outbox_retries": 0,
         "ticket_media": 0,
+        "routing_model": 0,
+        "knowledge_usage": 0,
+        "knowledge_refit": 0,
     }
     assert Scheduler(sessions, jobs).run_due() == {}  # not due again yet
 

@@ -386,6 +386,48 @@ def test_staff_call_intake(
     check("POST /staff/intake", "POST", "/staff/intake", **_form({**fields, "outcome": outcome}))
 
 
+@FUZZ
+@given(
+    start=around("2026-03-01"),
+    end=around("2026-03-10"),
+    department=around("1"),
+    grain=around("week"),
+    table=around("departments"),
+    quarter=around("2026Q1"),
+    value=around("99.5"),
+    code=around("availability"),
+)
+def test_staff_analysis(
+    check,
+    client,
+    start: str,
+    end: str,
+    department: str,
+    grain: str,
+    table: str,
+    quarter: str,
+    value: str,
+    code: str,
+) -> None:
+    """信息汇总分析 (portal/staff/analysis.py) as the demo supervisor: the dashboard, a CSV, the
+    quarterly assessment and the assessor's values."""
+    signed_in = client.post(
+        "/staff/login", data={"username": "supervisor", "password": "hotline-demo"}
+    )
+    assert signed_in.status_code == 302
+    query = f"start={_raw(start)}&end={_raw(end)}&department={_raw(department)}&grain={_raw(grain)}"
+    check("GET /staff/analysis", "GET", f"/staff/analysis?{query}")
+    check("GET /staff/analysis/<table>.csv", "GET", f"/staff/analysis/{_raw(table)}.csv?{query}")
+    check(
+        "GET /staff/analysis/assessment",
+        "GET",
+        f"/staff/analysis/assessment?quarter={_raw(quarter)}",
+    )
+    entry = {"quarter": quarter, f"value-{code}": value}
+    check("POST /staff/analysis/assessment/entries", "POST", "/staff/analysis/assessment/entries",
+          **_form(entry))  # fmt: skip
+
+
 CTI_URL = "/api/v1/cti/events"
 CTI_EVENT: dict[str, Any] = {
     "type": "offered",

@@ -151,3 +151,25 @@ def test_the_stack_answers_through_nginx_and_survives_losing_an_app_server(
     stack("start", "app1")
     assert "app1" in stack("status")
     assert [_get("/faq") for _ in range(4)] == [200] * 4
+
+
+@pytest.mark.parametrize(("path", "json"), [("/_test/db-gone", False), ("/api/v1/_test", True)])
+def test_a_database_that_went_away_is_a_503_to_retry_not_a_500(
+    test_config: dict[str, Any], path: str, json: bool
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    app = create_app({**test_config, "PROPAGATE_UNEXPECTED": False})
+
+    def gone() -> str:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    app.add_url_rule(path, "gone", gone)
+    response = app.test_client().get(path)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    body = response.get_data(as_text=True)
+    assert response.is_json is json
+    message = response.get_json()["error"] if json else body
+    assert "服务暂时不可用" in message
+    assert "Traceback" not in body
