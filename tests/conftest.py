@@ -25,6 +25,15 @@ from directory import staff as staff_module
 from directory.citizens import get_or_create_citizen
 from directory.models import Department, Role, StaffUser
 from hotline import migrate
+
+# The browser fixtures, for every test folder (one Playwright and one Chromium per session).
+from tests.browser.fixtures import (  # noqa: F401
+    live_server,
+    new_page,
+    playwright_browser,
+    pytest_collection_modifyitems,
+    screenshot,
+)
 from tickets import workflow
 from tickets.access import CitizenActor
 from tickets.models import Ticket

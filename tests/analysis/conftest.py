@@ -12,12 +12,6 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from directory.citizens import get_or_create_citizen
-from tests.browser.conftest import (  # noqa: F401 (the browser fixtures, for test_browser.py)
-    live_server,
-    new_page,
-    playwright_browser,
-    screenshot,
-)
 from tickets import workflow
 from tickets.access import CitizenActor
 from tickets.models import Ticket

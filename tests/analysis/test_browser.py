@@ -16,7 +16,7 @@ from calls.simulate import day_events, simulate_calls
 from core import clock
 from hotline.demo import seed_demo
 from tests.analysis.test_figures import _conversation, _handoff
-from tests.browser.conftest import DESKTOP
+from tests.browser.fixtures import DESKTOP
 from tests.conftest import at
 
 pytestmark = pytest.mark.browser

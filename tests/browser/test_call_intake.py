@@ -18,7 +18,7 @@ from core import clock
 from directory.models import StaffUser
 from knowledge.search import warm_index
 from knowledge.seed import seed_starter_knowledge
-from tests.browser.conftest import DESKTOP
+from tests.browser.fixtures import DESKTOP
 from tickets.models import Stage, Ticket
 
 CALLER = "13912345678"

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from directory.models import StaffUser
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.fixtures import DESKTOP, PHONE
 
 
 def test_citizen_hand_off_and_staff_reply(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.fixtures import DESKTOP, PHONE
 from tests.portal.citizen.helpers import png_bytes
 from tickets import workflow
 from tickets.models import Ticket

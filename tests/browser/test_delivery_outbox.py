@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from delivery.outbox import enqueue_message
 from directory.models import StaffUser
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.fixtures import DESKTOP, PHONE
 
 
 def _dead_letters(db: Session) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.browser.conftest import PHONE
+from tests.browser.fixtures import PHONE
 
 
 def test_home_page_renders_chinese(live_server, new_page, screenshot) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.fixtures import DESKTOP
 from tests.conftest import workdays_ago
 from tickets.supervision import refresh_supervision
 

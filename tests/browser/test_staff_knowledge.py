@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from knowledge.models import Faq, GapStatus, KnowledgeGap
 from knowledge.seed import seed_starter_knowledge
-from tests.browser.conftest import DESKTOP, SCREENSHOTS
+from tests.browser.fixtures import DESKTOP, SCREENSHOTS
 
 ASKED = "港澳通行证签注要带什么材料"  # between two starter FAQs: only "did you mean"
 UNKNOWN = "流浪猫狗救助站在哪里"

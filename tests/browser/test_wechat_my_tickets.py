@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.browser.conftest import PHONE
+from tests.browser.fixtures import PHONE
 from tests.conftest import at
 from tests.wechat.fake_api import FakeWeChat, account_config, running_fake
 from tickets.models import Ticket
