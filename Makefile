@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HOTLINE_DATABASE_URL ?= sqlite:///instance/core.db
 
-.PHONY: run test install translations lint check-migrations bench clean prod-up prod-down
+.PHONY: run test install translations vendor lint check-migrations bench clean prod-up prod-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: $(STAMP) translations vendor
+
+# Browser libraries from the npm registry (package-lock.json), served by the app itself from
+# portal/static/vendor/ (no CDN): Chart.js for the analysis charts.
+VENDOR := portal/static/vendor
+vendor: $(VENDOR)/chart.umd.js
+
+$(VENDOR)/chart.umd.js: package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.js $@
+	cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js-LICENSE.md
 
 translations: $(STAMP)
 	@for dir in $$(find core hotline directory tickets knowledge portal bot wechat delivery calls sms open311 analysis -type d -name translations 2>/dev/null); do \
@@ -47,4 +58,4 @@ bench: install
 	$(BIN)/python scripts/bench_supervision.py
 
 clean:
-	rm -rf $(VENV) instance test-artifacts
+	rm -rf $(VENV) instance test-artifacts node_modules $(VENDOR)

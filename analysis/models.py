@@ -10,6 +10,7 @@ never loses what was entered."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.engine.models import ChatMessage
-from core.db import Base
+from core.db import Base, JSONType
 from tickets.models import Survey, TicketEvent
 
 # Indexes the analysis reads by, on the tables it reads (declared here, with the figures that
@@ -70,3 +71,39 @@ class AssessmentEntry(Base):
     note: Mapped[str | None] = mapped_column(Text)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     entered_at: Mapped[dt.datetime]
+
+
+class Incident(Base):
+    """A possible incident (应急事件) a supervisor confirmed from a cluster of similar tickets
+    (``analysis.hot``): its tickets (``IncidentTicket``, each ticket in one incident at most) and
+    its audit trail (``IncidentEvent``)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class IncidentTicket(Base):
+    __tablename__ = "incident_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+
+
+class IncidentEvent(Base):
+    """The audit row of an incident: who did what when (``mark``: the tickets and the
+    departments notified, in ``data``)."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[dt.datetime]
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType())

@@ -136,6 +136,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 def register_outbox_templates() -> None:
     """Every domain's outbox templates, so that the worker (in this process or its own) can
     render whatever was queued."""
+    from analysis import messages as analysis_messages
     from bot.engine import messages as chat_messages
     from tickets import messages as ticket_messages
     from wechat import messages as wechat_messages
@@ -143,6 +144,7 @@ def register_outbox_templates() -> None:
     ticket_messages.register()
     chat_messages.register()
     wechat_messages.register()
+    analysis_messages.register()
 
 
 def register_channels() -> None:

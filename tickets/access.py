@@ -119,6 +119,10 @@ RULES: dict[str, Rule] = {
     # it is not its matter; an operator or a supervisor decides
     "dispute_dispatch": lambda a, t: _own_department(a, t),
     "decide_dispute": lambda a, t: _is(a, Role.OPERATOR, Role.SUPERVISOR),
+    # Deadline policies (时限规则, tickets.policies): admins and the operations command keep
+    # them; the operator flags a business request (企业诉求) in operator review
+    "manage_deadline_policies": lambda a, t: isinstance(a, SystemActor) or _is(a, Role.ADMIN),
+    "mark_business_request": lambda a, t: _is(a, Role.OPERATOR),
     # Administration (``directory.access``)
     **directory_access.RULES,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
@@ -11,7 +12,8 @@ from core import clock
 from core.db import StateEntry, session_timezone
 from directory.models import StaffUser
 from tickets.access import Actor, require
-from tickets.models import HolidayOverride, Ticket
+from tickets.models import DeadlinePolicy, HolidayOverride, Ticket
+from tickets.policies import policy_deadlines
 from tickets.sla import REVIEW_DAYS, WorkCalendar
 
 # Where the supervision refresh remembers its last run; a calendar change forgets it, so that the
@@ -74,10 +76,12 @@ def recompute_open_deadlines(session: Session, changed_day: dt.date) -> int:
         Ticket.dispatch_date < changed_day,
         Ticket.handling_due >= changed_day,
     )
+    changed = _recompute_policy_deadlines(session, calendar, in_period, changed_day)
     groups = session.execute(
-        select(Ticket.dispatch_date, Ticket.total_days).where(*in_period).distinct()
+        select(Ticket.dispatch_date, Ticket.total_days)
+        .where(*in_period, Ticket.deadline_policy_id.is_(None))
+        .distinct()
     ).all()
-    changed = 0
     for dispatch_date, total_days in groups:
         if dispatch_date is None or total_days is None:
             continue
@@ -86,7 +90,10 @@ def recompute_open_deadlines(session: Session, changed_day: dt.date) -> int:
         result = session.execute(
             update(Ticket)
             .where(
-                *in_period, Ticket.dispatch_date == dispatch_date, Ticket.total_days == total_days
+                *in_period,
+                Ticket.deadline_policy_id.is_(None),
+                Ticket.dispatch_date == dispatch_date,
+                Ticket.total_days == total_days,
             )
             .values(
                 review_due=review,
@@ -98,3 +105,31 @@ def recompute_open_deadlines(session: Session, changed_day: dt.date) -> int:
         changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     session.expire_all()
     return changed
+
+
+def _recompute_policy_deadlines(
+    session: Session, calendar: WorkCalendar, in_period: tuple[Any, ...], changed_day: dt.date
+) -> int:
+    """Tickets under a deadline policy (tickets.policies) get their deadlines again from their
+    own policy and dispatch moment, one by one (few tickets: business requests and the like).
+    A returned ticket keeps the seed's rule (its policy is cleared at the return).
+    """
+    tickets = session.scalars(
+        select(Ticket).where(
+            *in_period,
+            Ticket.deadline_policy_id.is_not(None),
+            Ticket.dispatched_at.is_not(None),
+        )
+    ).all()
+    timezone = session_timezone(session)
+    for ticket in tickets:
+        policy = session.get(DeadlinePolicy, ticket.deadline_policy_id)
+        assert policy is not None and ticket.dispatched_at is not None
+        deadlines = policy_deadlines(policy, ticket.kind, ticket.dispatched_at, calendar, timezone)
+        ticket.review_due, ticket.review_due_at = deadlines.review, deadlines.review_at
+        ticket.handling_due, ticket.handling_due_at = deadlines.handling, deadlines.handling_at
+        in_review = ticket.stage == "dept_review"
+        ticket.due_date = deadlines.review if in_review else deadlines.handling
+        ticket.due_at = deadlines.review_at if in_review else deadlines.handling_at
+    session.flush()
+    return len(tickets)

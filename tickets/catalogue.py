@@ -144,3 +144,14 @@ def may_co_handle(session: Session, category: Category | None, department: Depar
         return False
     entry = _newest_versions(session).get(category.id)
     return entry is not None and department.id in entry.co_handler_ids
+
+
+def catalogue_changes(session: Session, *, limit: int = 200) -> list[DispatchCatalogueEntry]:
+    """Every category's recorded versions, newest change first (the catalogue's history)."""
+    return list(
+        session.scalars(
+            select(DispatchCatalogueEntry)
+            .order_by(DispatchCatalogueEntry.changed_at.desc(), DispatchCatalogueEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -154,6 +154,7 @@ def decide_dispute(
     if upheld:
         ticket.stage = Stage.SUBMITTED.value
         ticket.due_date = None
+        ticket.due_at = None
         ticket.supervision = None
         ticket.supervision_notified = None
     _event(

@@ -188,6 +188,17 @@ class Ticket(Base):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     supervision: Mapped[str | None] = mapped_column(String(10))
     supervision_notified: Mapped[str | None] = mapped_column(String(10))
+    # Deadline policies (tickets.policies): the operator's 企业诉求 flag, the policy the ticket
+    # was dispatched under (NULL: the seed's working-day rules), and the exact moments of
+    # deadlines that end at a working hour (NULL: the deadline lasts to the end of its date).
+    business_request: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    deadline_policy_id: Mapped[int | None] = mapped_column(ForeignKey("deadline_policies.id"))
+    review_due_at: Mapped[dt.datetime | None]
+    handling_due_at: Mapped[dt.datetime | None]
+    # The moment that matters now, beside due_date (review_due_at or handling_due_at).
+    due_at: Mapped[dt.datetime | None]
 
     reply: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[dt.datetime | None]
@@ -437,3 +448,35 @@ class TicketDispute(Base):
     upheld: Mapped[bool | None] = mapped_column(Boolean)
     decision_note: Mapped[str | None] = mapped_column(Text)
     new_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class DeadlinePolicy(Base):
+    """A deadline policy (时限规则) for a class of requests, beside the seed's 5/15/30 working-day
+    default (``tickets.policies``): which tickets it applies to (the 企业诉求 flag and/or
+    categories), the department review part (working hours or working days) and the total per
+    kind in working days, on its own working hours. Tickets keep the policy they were dispatched
+    under; a policy is never edited, only replaced (deactivated, and a new one added)."""
+
+    __tablename__ = "deadline_policies"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_deadline_policies_code"),
+        CheckConstraint(
+            "(review_hours IS NULL) <> (review_days IS NULL)", name="review_hours_or_days"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    business_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    review_hours: Mapped[int | None] = mapped_column(Integer)
+    review_days: Mapped[int | None] = mapped_column(Integer)
+    # kind → total working days; kinds not listed take default_total_days.
+    total_days: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    default_total_days: Mapped[int] = mapped_column(Integer)
+    working_hours: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    deactivated_at: Mapped[dt.datetime | None]

@@ -168,3 +168,110 @@ def supervision_thresholds(today: dt.date, calendar: WorkCalendar) -> Supervisio
     w1 = calendar.previous_workday(today, inclusive=True)
     w2 = calendar.previous_workday(w1)
     return SupervisionThresholds(today=today, warning_from=w1, yellow_from=w2)
+
+
+# -- working hours (deadline policies, tickets.policies) ----------------------------------------
+
+DEFAULT_WORKING_HOURS = "08:30-12:00,14:30-17:30"
+
+
+class WorkingHours:
+    """The periods of a working day (e.g. 08:30–12:00 and 14:30–17:30) on the calendar's working
+    days; holidays and 调休 days come from the :class:`WorkCalendar`.
+
+    Times are local wall-clock times; the caller converts to and from UTC.
+    """
+
+    def __init__(self, periods: tuple[tuple[dt.time, dt.time], ...]) -> None:
+        if not periods:
+            raise InvalidDeadline(N_("Give at least one working period, e.g. 08:30-12:00."))
+        previous_end: dt.time | None = None
+        for start, end in periods:
+            if start >= end or (previous_end is not None and start < previous_end):
+                raise InvalidDeadline(
+                    N_("Working periods must be in order and must not overlap: %(text)s"),
+                    text=format_working_hours(periods),
+                )
+            previous_end = end
+        self.periods = periods
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """``"08:30-12:00,14:30-17:30"`` → two periods."""
+        periods: list[tuple[dt.time, dt.time]] = []
+        for part in (text or "").replace("，", ",").split(","):
+            part = part.strip().replace("–", "-")
+            if not part:
+                continue
+            try:
+                start_text, end_text = part.split("-")
+                start, end = _clock_time(start_text), _clock_time(end_text)
+            except ValueError:
+                raise InvalidDeadline(
+                    N_("Working hours are periods like 08:30-12:00,14:30-17:30, not %(text)s."),
+                    text=part,
+                ) from None
+            periods.append((start, end))
+        return cls(tuple(periods))
+
+    def __str__(self) -> str:
+        return format_working_hours(self.periods)
+
+    def add(self, start: dt.datetime, minutes: int, calendar: WorkCalendar) -> dt.datetime:
+        """The local moment ``minutes`` of working time after ``start`` (naive or aware, local).
+
+        Time outside the periods (nights, the lunch break, weekends, holidays) does not count;
+        a deadline that ends exactly at a period's end stays there (12:00, not 14:30).
+        """
+        if minutes <= 0:
+            raise InvalidDeadline(N_("A working-hour deadline must be at least one minute."))
+        remaining = dt.timedelta(minutes=minutes)
+        cursor = start
+        day = start.date()
+        for _ in range(800):  # more than two years of days: the calendar always has workdays
+            if calendar.is_workday(day):
+                for period_start, period_end in self.periods:
+                    begin = dt.datetime.combine(day, period_start, tzinfo=start.tzinfo)
+                    end = dt.datetime.combine(day, period_end, tzinfo=start.tzinfo)
+                    segment_start = max(cursor, begin)
+                    if segment_start >= end:
+                        continue
+                    available = end - segment_start
+                    if remaining <= available:
+                        return segment_start + remaining
+                    remaining -= available
+            day += dt.timedelta(days=1)
+            cursor = dt.datetime.combine(day, dt.time(0, 0), tzinfo=start.tzinfo)
+        raise InvalidDeadline(N_("No working time in the calendar for this deadline."))
+
+
+def _clock_time(text: str) -> dt.time:
+    """``"8:30"`` or ``"08:30"`` → 08:30; ValueError otherwise."""
+    hour, _, minute = text.strip().partition(":")
+    if not (hour.isascii() and hour.isdigit() and minute.isascii() and minute.isdigit()):
+        raise ValueError(text)
+    return dt.time(int(hour), int(minute))
+
+
+def format_working_hours(periods: tuple[tuple[dt.time, dt.time], ...]) -> str:
+    return ",".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in periods)
+
+
+def moment_supervision_status(
+    due: dt.date,
+    due_at: dt.datetime | None,
+    now: dt.datetime,
+    today: dt.date,
+    calendar: WorkCalendar,
+) -> str:
+    """The ladder for a deadline that may end at a working hour (``due_at``, on date ``due``).
+
+    **(choice)** The cards still count working days after the due date, as for the seed's
+    rules; a deadline at a working hour that has passed is late at once: on its own day it is
+    yellow instead of warning. Without ``due_at`` (the deadline lasts to the end of its day)
+    this is :func:`supervision_status`.
+    """
+    status = supervision_status(due, today, calendar)
+    if due_at is not None and status == "warning" and now >= due_at:
+        return "yellow"
+    return status

@@ -21,9 +21,13 @@ from tickets.models import Ticket
 from tickets.sla import SupervisionThresholds, supervision_thresholds
 
 
-def _status_expression(th: SupervisionThresholds) -> Any:
+def _status_expression(th: SupervisionThresholds, now: dt.datetime) -> Any:
+    # A deadline at a working hour (deadline policies: ``due_at``) that has passed is late at
+    # once: yellow on its own day (tickets.sla.moment_supervision_status). Only those rows have
+    # ``due_at``; the others keep the seed's ladder on ``due_date`` alone.
     return case(
         (Ticket.due_date > th.today, "normal"),
+        (and_(Ticket.due_date >= th.warning_from, Ticket.due_at <= now), "yellow"),
         (Ticket.due_date >= th.warning_from, "warning"),
         (Ticket.due_date >= th.yellow_from, "yellow"),
         else_="red",
@@ -31,17 +35,23 @@ def _status_expression(th: SupervisionThresholds) -> Any:
 
 
 def refresh_supervision(
-    session: Session, *, today: dt.date | None = None, full: bool = False
+    session: Session,
+    *,
+    today: dt.date | None = None,
+    full: bool = False,
+    now: dt.datetime | None = None,
 ) -> int:
     """Bring every open ticket's 监察状态 up to date; return how many rows changed.
 
     The daily run only looks at due dates that can have moved up the ladder since the last run;
     ``full=True`` (or no previous run, or a calendar override since) sweeps every open ticket.
+    ``now`` (default: the clock) is the moment deadlines at a working hour are compared with;
+    the scheduler runs this every few minutes, so such a ticket turns yellow soon after its hour.
     """
     today = today or local_today(session)
     calendar = load_calendar(session)
     thresholds = supervision_thresholds(today, calendar)
-    status = _status_expression(thresholds)
+    status = _status_expression(thresholds, now or clock.now())
     conditions = [Ticket.due_date.is_not(None), Ticket.supervision.is_distinct_from(status)]
     last = session.get(StateEntry, LAST_RUN_KEY)
     if not full and last is not None:

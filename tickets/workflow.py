@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.db import session_timezone
 from core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from core.i18n import N_
 from directory.models import Category, Citizen, Department
@@ -26,7 +27,8 @@ from tickets.calendar import load_calendar, local_today
 from tickets.media import add_media, clean_references
 from tickets.models import CloseReason, Kind, Satisfaction, Stage, Survey, Ticket, TicketEvent
 from tickets.numbers import new_query_code, next_ticket_number
-from tickets.sla import RETURN_TOTAL_CHOICES, due_dates, supervision_status
+from tickets.policies import matching_policy, policy_deadlines
+from tickets.sla import RETURN_TOTAL_CHOICES, due_dates, moment_supervision_status
 
 
 class StageError(DomainError):
@@ -178,22 +180,44 @@ def _clean_note(text: str | None, *, required: bool, what: str = "reason") -> st
 
 
 def _set_deadlines(session: Session, ticket: Ticket, *, total_days: int | None = None) -> None:
-    """Start the clocks: the dispatch day does not count (期间开始之日不计算在内)."""
+    """Start the clocks: the dispatch day does not count (期间开始之日不计算在内).
+
+    A deadline policy that matches the ticket (tickets.policies) sets the deadlines instead of
+    the seed's rules, and the ticket keeps it. The reviewer's 5/15 choice for a returned ticket
+    is the seed's rule and always applies as such **(choice)**.
+    """
     calendar = load_calendar(session)
     today = local_today(session)
-    dues = due_dates(ticket.kind, today, calendar, total_days=total_days)
-    ticket.dispatched_at = clock.now()
+    now = clock.now()
+    policy = matching_policy(session, ticket) if total_days is None else None
+    ticket.dispatched_at = now
     ticket.dispatch_date = today
-    ticket.review_due = dues.review
-    ticket.handling_due = dues.handling
-    ticket.total_days = dues.total_days
-    ticket.due_date = dues.review
-    ticket.supervision = supervision_status(dues.review, today, calendar)
+    if policy is None:
+        dues = due_dates(ticket.kind, today, calendar, total_days=total_days)
+        ticket.deadline_policy_id = None
+        ticket.review_due = dues.review
+        ticket.handling_due = dues.handling
+        ticket.review_due_at = ticket.handling_due_at = None
+        ticket.total_days = dues.total_days
+    else:
+        deadlines = policy_deadlines(policy, ticket.kind, now, calendar, session_timezone(session))
+        ticket.deadline_policy_id = policy.id
+        ticket.review_due = deadlines.review
+        ticket.review_due_at = deadlines.review_at
+        ticket.handling_due = deadlines.handling
+        ticket.handling_due_at = deadlines.handling_at
+        ticket.total_days = deadlines.total_days
+    ticket.due_date = ticket.review_due
+    ticket.due_at = ticket.review_due_at
+    ticket.supervision = moment_supervision_status(
+        ticket.review_due, ticket.due_at, now, today, calendar
+    )
     ticket.supervision_notified = None
 
 
 def _clear_deadlines(ticket: Ticket) -> None:
     ticket.due_date = None
+    ticket.due_at = None
     ticket.supervision = None
     ticket.supervision_notified = None
 
@@ -299,6 +323,27 @@ def dispatch_ticket(
         actor=actor,
         from_stage=from_stage,
         note=_clean_note(note, required=False),
+    )
+
+
+def set_business_request(
+    session: Session, ticket: Ticket, business: bool, *, actor: Actor
+) -> TicketEvent | None:
+    """The operator marks (or unmarks) a submitted ticket as a business request (企业诉求);
+    its deadline policy (tickets.policies) is chosen when it is dispatched. None: no change."""
+    require(actor, "mark_business_request", ticket)
+    _expect_stage(ticket, Stage.SUBMITTED)
+    if ticket.business_request == business:
+        return None
+    ticket.business_request = business
+    return _record(
+        session,
+        ticket,
+        "mark_business_request",
+        actor=actor,
+        from_stage=ticket.stage,
+        public=False,
+        data={"business_request": business},
     )
 
 
@@ -506,9 +551,12 @@ def accept_ticket(
     from_stage = ticket.stage
     ticket.stage = Stage.HANDLING.value
     ticket.due_date = ticket.handling_due
+    ticket.due_at = ticket.handling_due_at
     calendar = load_calendar(session)
     assert ticket.handling_due is not None
-    ticket.supervision = supervision_status(ticket.handling_due, local_today(session), calendar)
+    ticket.supervision = moment_supervision_status(
+        ticket.handling_due, ticket.due_at, clock.now(), local_today(session), calendar
+    )
     ticket.supervision_notified = None
     return _record(
         session,
@@ -538,6 +586,8 @@ def return_to_operator(
     ticket.stage = Stage.SUBMITTED.value
     _clear_deadlines(ticket)
     ticket.review_due = ticket.handling_due = None
+    ticket.review_due_at = ticket.handling_due_at = None
+    ticket.deadline_policy_id = None
     # The event keeps the returning department; the ticket goes back without one.
     event = _record(
         session,
@@ -847,6 +897,7 @@ APPLIES: dict[str, Callable[[Ticket], bool]] = {
     "close_no_response": _at(Stage.CALLBACK),
     "reopen": lambda t: _at(Stage.CLOSED)(t) and _reopenable(t),
     "mark_urgent": lambda t: t.stage != Stage.CLOSED.value and not t.urgent,
+    "mark_business_request": _at(Stage.SUBMITTED),
 }
 
 

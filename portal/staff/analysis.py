@@ -7,15 +7,20 @@ their own department, whatever the query string says (``analysis.access``)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from analysis import assessment, figures, staffing
+from analysis import assessment, figures, hot, staffing
 from analysis.access import (
     ALL_DEPARTMENTS_ROLES,
     ANALYSIS_ROLES,
@@ -34,7 +39,13 @@ from core.web import current_locale, db_session
 from directory.models import Department, StaffUser
 from portal.staff.auth import current_staff
 from portal.staff.blueprint import bp
-from portal.staff.helpers import CHANNEL_LABELS, csv_response, department_name, flash_domain_error
+from portal.staff.helpers import (
+    CHANNEL_LABELS,
+    csv_response,
+    department_name,
+    flash_domain_error,
+    local_time,
+)
 from portal.staff.nav import register_nav
 from tickets.calendar import local_today
 from tickets.models import KIND_LABELS, Kind
@@ -66,6 +77,7 @@ class Table:
     columns: list[Column]
     rows: list[list[Any]] = field(default_factory=list)  # raw values; None shows as "—"
     units: list[str] = field(default_factory=list)  # per column: "", "percent", "seconds", …
+    chart: dict[str, Any] | None = None  # the chart drawn above it (data-chart, charts.js)
 
 
 def _figure(key: str) -> Column:
@@ -85,9 +97,32 @@ def _table(key: str, title: str, columns: list[Column], rows: Iterable[list[Any]
     return Table(key, title, columns, list(rows), _units(columns))
 
 
+CHART_TYPES = {"volumes": "line", "channels": "bar", "kinds": "bar"}
+CHART_MAX_BARS = 15  # a category or department chart shows the largest ones
+
+
+def _counts_chart(key: str, counts: list[figures.Count]) -> dict[str, Any]:
+    """A counts table as a chart: this period and the previous one, per bucket (dates in
+    order; the largest dimensions first, at most CHART_MAX_BARS)."""
+    shown = counts if key == "volumes" else counts[:CHART_MAX_BARS]
+    return {
+        "type": CHART_TYPES.get(key, "bar"),
+        "horizontal": key not in CHART_TYPES,
+        "labels": [c.label for c in shown],
+        "datasets": [
+            {"label": gettext("This period"), "data": [c.current for c in shown]},
+            {"label": gettext("Previous period"), "data": [c.previous for c in shown]},
+        ],
+    }
+
+
 def _counts_table(key: str, title: str, first: str, counts: list[figures.Count]) -> Table:
     columns = [_label(first), _figure("received"), _figure("previous"), _figure("change")]
-    return _table(key, title, columns, ([c.label, c.current, c.previous, c.change] for c in counts))
+    table = _table(
+        key, title, columns, ([c.label, c.current, c.previous, c.change] for c in counts)
+    )
+    table.chart = _counts_chart(key, counts) if counts else None
+    return table
 
 
 def _channel_label(value: str) -> str:
@@ -331,11 +366,17 @@ def _csv_cell(value: Any) -> str:
 
 @bp.get("/analysis")
 def analysis() -> Any:
+    """The dashboard; with ``format=xlsx`` the whole view as one workbook."""
     filters = _filters()
+    wanted = parse_choice(
+        request.args.get("format"), ("html", "xlsx"), default="html", name="format"
+    )
     session = db_session()
     board = figures.dashboard(
         session, filters.period, department_id=filters.department_id, grain=filters.grain
     )
+    if wanted == "xlsx":
+        return _xlsx_response(filters, board)
     user = current_staff()
     departments = (
         session.scalars(
@@ -377,6 +418,70 @@ def analysis_csv(name: str) -> Any:
         [c.header for c in table.columns],
         lambda: ([_csv_cell(v) for v in row] for row in table.rows),
     )
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """A cell as a spreadsheet keeps it: numbers as numbers, text without the control
+    characters the format cannot hold."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def dashboard_workbook(filters: Filters, tables: list[Table], total: figures.Count) -> bytes:
+    """The whole dashboard view as one workbook: a summary sheet (range, department, tickets
+    received) and one sheet per table (the table's title), its header row first, its figures
+    as numbers (percentages as numbers of percent, shown with a % sign)."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = gettext("Summary")
+    department = (
+        db_session().get(Department, filters.department_id) if filters.department_id else None
+    )
+    for row in (
+        [gettext("From"), filters.period.start.isoformat()],
+        [gettext("To"), filters.period.end.isoformat()],
+        [gettext("Department"), department_name(department) if department else gettext("All departments")],
+        [gettext("Tickets received"), total.current],
+        [gettext("previous period"), total.previous],
+    ):  # fmt: skip
+        summary.append(row)
+    used = {summary.title}
+    for table in tables:
+        name = _SHEET_FORBIDDEN.sub(" ", table.title)[:31] or table.key
+        while name in used:
+            name = f"{name[:28]}-{len(used)}"
+        used.add(name)
+        sheet = book.create_sheet(name)
+        sheet.append([column.header for column in table.columns])
+        for row in table.rows:
+            sheet.append([_xlsx_cell(value) for value in row])
+        for cells in sheet.iter_rows(min_row=2):
+            for cell, unit in zip(cells, table.units, strict=False):
+                if cell.data_type == "f":  # text that starts with "=" stays text
+                    cell.data_type = "s"
+                elif unit == "percent" and isinstance(cell.value, float):
+                    cell.number_format = '0.00"%"'
+        for index, column in enumerate(table.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(
+                10, len(column.header) * 2
+            )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_response(filters: Filters, board: figures.Dashboard) -> Any:
+    body = dashboard_workbook(filters, _tables(board), board.total)
+    filename = f"analysis-{filters.period.start.isoformat()}-{filters.period.end.isoformat()}.xlsx"
+    response = current_app.response_class(body, mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/analysis/analysis.css")
@@ -541,3 +646,49 @@ def staffing_page() -> Any:
         answer_target=figures.TARGET_ANSWER_RATE,
         patience=staffing.PATIENCE_SECONDS,
     )
+
+
+# -- hot topics and emergency clusters ------------------------------------------------------------
+
+register_nav(
+    "staff.hot_page",
+    N_("Hot topics"),
+    order=58,
+    roles=tuple(role.value for role in ALL_DEPARTMENTS_ROLES),
+)
+
+
+@bp.get("/analysis/hot")
+def hot_page() -> Any:
+    _require(hot.can_mark_incident(current_staff()))
+    session = db_session()
+    return render_template(
+        "staff/analysis/hot.html",
+        topics=hot.hot_topics(session, local_today(session)),
+        clusters=hot.clusters(session),
+        incidents=hot.incidents(session),
+        window_hours=hot.WINDOW_HOURS,
+        lookback_hours=hot.LOOKBACK_HOURS,
+        near_km=hot.NEAR_KM,
+        min_cluster=hot.MIN_CLUSTER,
+        local_time=local_time,
+    )
+
+
+@bp.post("/analysis/incidents")
+def mark_incident() -> Any:
+    user = _require(hot.can_mark_incident(current_staff()))
+    ids = [optional_id(raw) for raw in request.form.getlist("ticket")]
+    try:
+        incident = hot.mark_incident(
+            db_session(),
+            [i for i in ids if i is not None],
+            title=request.form.get("title", ""),
+            actor=user,
+        )
+    except DomainError as error:
+        flash_domain_error(error)
+    else:
+        flash(gettext("Incident %(title)s marked; the departments concerned are notified.",
+                      title=incident.title), "success")  # fmt: skip
+    return redirect(url_for("staff.hot_page"), code=303)

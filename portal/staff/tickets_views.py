@@ -269,6 +269,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "return_to_department": ("total_days", "reason"),
     "record_callback": ("satisfaction", "comment"),
     "reopen": ("reason",),
+    "mark_business_request": ("business_request",),
 }
 
 
@@ -495,6 +496,13 @@ ACTION_HANDLERS: dict[str, tuple[Callable[[Any, Ticket, StaffUser], Any], str]] 
             s, t, actor=u, reason=request.form.get("reason", "")
         ),
         N_("Ticket %(number)s was reopened for re-review."),
+    ),
+    # 企业诉求 (tickets.policies): the deadline policy is chosen at dispatch
+    "mark_business_request": (
+        lambda s, t, u: workflow.set_business_request(
+            s, t, request.form.get("business_request") == "1", actor=u
+        ),
+        N_("The business request (企业诉求) mark of ticket %(number)s was saved."),
     ),
 }
 

@@ -4,7 +4,9 @@ navigation entries; importing them here attaches them."""
 from portal.staff import (  # noqa: F401
     admin,
     analysis,
+    cohandling_views,
     cti_admin,
+    dispatch_admin,
     helpers,
     intake,
     knowledge_admin,

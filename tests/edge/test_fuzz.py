@@ -428,6 +428,21 @@ def test_staff_analysis(
           **_form(entry))  # fmt: skip
 
 
+@FUZZ
+@given(ticket=around("1"), other=around("2"), title=around("香洲区停水"))
+def test_staff_hot_topics(check, client, ticket: str, other: str, title: str) -> None:
+    """热点与应急 (portal/staff/analysis.py) as the demo supervisor: the page and marking an
+    incident."""
+    signed_in = client.post(
+        "/staff/login", data={"username": "supervisor", "password": "hotline-demo"}
+    )
+    assert signed_in.status_code == 302
+    check("GET /staff/analysis/hot", "GET", "/staff/analysis/hot")
+    form = f"ticket={_raw(ticket)}&ticket={_raw(other)}&title={_raw(title)}"
+    check("POST /staff/analysis/incidents", "POST", "/staff/analysis/incidents", data=form,
+          content_type="application/x-www-form-urlencoded")  # fmt: skip
+
+
 CTI_URL = "/api/v1/cti/events"
 CTI_EVENT: dict[str, Any] = {
     "type": "offered",

@@ -43,6 +43,8 @@ EXPECTED: dict[str, set[str]] = {
     "co_handle": set(),  # the lead's own clerk is no co-handler: see the test below
     "dispute_dispatch": {D},
     "decide_dispute": {O, S},
+    "manage_deadline_policies": {A},
+    "mark_business_request": {O},
     "manage_staff": {A},
     "manage_departments": {A},
     "manage_calendar": {A},
@@ -95,6 +97,7 @@ def test_citizen_and_system_actors() -> None:
         "close_no_response",
         "import_history",
         "manage_dispatch_catalogue",
+        "manage_deadline_policies",
     }
 
 

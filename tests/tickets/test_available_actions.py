@@ -24,6 +24,7 @@ def test_each_stage_offers_its_transitions(
         "reject",
         "merge",
         "mark_urgent",
+        "mark_business_request",
     }
     consultation = make_ticket("submitted", kind="consultation")
     assert "resolve_directly" in workflow.available_actions(op, consultation)
