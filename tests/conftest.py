@@ -151,6 +151,27 @@ def app(test_config: dict[str, Any]) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def make_app(test_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test database with some settings changed, its pool closed afterwards.
+
+    On PostgreSQL a pool left to the garbage collector drops open connections, a ResourceWarning
+    that pytest reports on whichever later test happens to be running.
+    """
+    from hotline.factory import create_app
+
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({**test_config, **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["hotline_db"].dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -17,7 +17,6 @@ from flask import Flask, request
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hotline.factory import create_app
 from tickets.models import Ticket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +24,8 @@ SCRIPTS = ROOT / "scripts"
 NGINX = Path("/usr/sbin/nginx")
 
 
-def _addr_app(test_config: dict[str, Any], proxies: int) -> Flask:
-    app = create_app({**test_config, "TRUSTED_PROXIES": proxies})
+def _addr_app(make_app: Callable[..., Flask], proxies: int) -> Flask:
+    app = make_app(TRUSTED_PROXIES=proxies)
     app.add_url_rule("/_test/addr", "addr", lambda: f"{request.remote_addr} {request.scheme}")
     return app
 
@@ -35,9 +34,9 @@ def _addr_app(test_config: dict[str, Any], proxies: int) -> Flask:
     ("proxies", "seen"), [(0, "10.0.0.9 http"), (1, "203.0.113.7 https")], ids=["none", "nginx"]
 )
 def test_the_client_address_comes_from_the_proxy_only_when_trusted(
-    test_config: dict[str, Any], proxies: int, seen: str
+    make_app: Callable[..., Flask], proxies: int, seen: str
 ) -> None:
-    app = _addr_app(test_config, proxies)
+    app = _addr_app(make_app, proxies)
     response = app.test_client().get(
         "/_test/addr",
         headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
@@ -47,11 +46,11 @@ def test_the_client_address_comes_from_the_proxy_only_when_trusted(
 
 
 def test_a_client_cannot_claim_an_address_through_a_trusted_proxy(
-    test_config: dict[str, Any],
+    make_app: Callable[..., Flask],
 ) -> None:
     # nginx sets X-Forwarded-For to the connection's address, replacing the client's claim; were
     # a claim appended instead, only the last (the proxy's own entry) counts.
-    app = _addr_app(test_config, 1)
+    app = _addr_app(make_app, 1)
     response = app.test_client().get(
         "/_test/addr",
         headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.7"},
@@ -155,11 +154,11 @@ def test_the_stack_answers_through_nginx_and_survives_losing_an_app_server(
 
 @pytest.mark.parametrize(("path", "json"), [("/_test/db-gone", False), ("/api/v1/_test", True)])
 def test_a_database_that_went_away_is_a_503_to_retry_not_a_500(
-    test_config: dict[str, Any], path: str, json: bool
+    make_app: Callable[..., Flask], path: str, json: bool
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    app = create_app({**test_config, "PROPAGATE_UNEXPECTED": False})
+    app = make_app(PROPAGATE_UNEXPECTED=False)
 
     def gone() -> str:
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))

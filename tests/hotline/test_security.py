@@ -13,7 +13,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from directory.models import StaffUser
-from hotline.factory import create_app
 
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=", re.IGNORECASE)
 
@@ -43,9 +42,9 @@ def test_every_kind_of_response_carries_the_security_headers(
     ("base", "secure"), [("https://12345.zhuhai.gov.cn", True), ("http://127.0.0.1:5000", False)]
 )
 def test_the_session_cookie_is_secure_when_served_over_https(
-    test_config: dict[str, Any], staff: dict[str, StaffUser], base: str, secure: bool
+    make_app: Callable[..., Flask], staff: dict[str, StaffUser], base: str, secure: bool
 ) -> None:
-    app = create_app({**test_config, "PUBLIC_BASE_URL": base})
+    app = make_app(PUBLIC_BASE_URL=base)
     client = app.test_client()
     response = client.post(
         "/staff/login",

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -39,11 +42,8 @@ def test_empty_and_long_queries_are_400_json(client: FlaskClient, db: Session) -
         assert response.is_json and response.get_json()["error"]
 
 
-def test_search_is_rate_limited(test_config: dict, faqs: dict[str, Faq]) -> None:
-    from hotline.factory import create_app
-
-    app = create_app({**test_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SEARCH": "2 per minute"})
+def test_search_is_rate_limited(make_app: Callable[..., Flask], faqs: dict[str, Faq]) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SEARCH="2 per minute")
     client = app.test_client()
     codes = [client.get("/api/v1/faq/search?q=护照").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
-    app.extensions["hotline_db"].dispose()

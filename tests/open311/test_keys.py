@@ -4,6 +4,7 @@ required to post, limited per key."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -13,7 +14,6 @@ from sqlalchemy import func, select
 from directory.access import SYSTEM
 from directory.api_keys import ApiKey, create_api_key, hash_key
 from directory.models import StaffUser
-from hotline.factory import create_app
 from tests.open311.conftest import BASE, VALID_FORM
 from tickets.models import Ticket
 
@@ -120,11 +120,9 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(
 
 
 def test_each_key_has_its_own_rate_limit(
-    test_config: dict[str, Any], app: Flask, db: Any, departments: Any
+    make_app: Callable[..., Flask], app: Flask, db: Any, departments: Any
 ) -> None:
-    limited = create_app(
-        {**test_config, "RATELIMIT_ENABLED": True, "OPEN311_RATELIMIT_READ": "3 per minute"}
-    )
+    limited = make_app(RATELIMIT_ENABLED=True, OPEN311_RATELIMIT_READ="3 per minute")
     slow = create_api_key(db, "slow", rate_limit="2 per minute", actor=SYSTEM).key
     fast = create_api_key(db, "fast", actor=SYSTEM).key
     db.commit()
@@ -141,4 +139,3 @@ def test_each_key_has_its_own_rate_limit(
     assert anonymous == [200, 200, 200, 429]
     posted = client.post(f"{BASE}/requests.json", data={**VALID_FORM, "api_key": slow})
     assert posted.status_code == 429  # one budget for every endpoint of a key
-    limited.extensions["hotline_db"].dispose()

@@ -5,6 +5,7 @@ never a 500."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,18 +49,16 @@ def _verify_args(token: str = TOKEN, **changes: str) -> dict[str, str]:
 # -- the channel and server verification -------------------------------------------------------
 
 
-def test_without_a_token_the_channel_is_off(test_config: dict[str, Any]) -> None:
-    app = create_app({**test_config, "WECHAT_TOKEN": None})
+def test_without_a_token_the_channel_is_off(make_app: Callable[..., Flask]) -> None:
+    app = make_app(WECHAT_TOKEN=None)
     client = app.test_client()
     assert client.get("/wechat", query_string=_verify_args()).status_code == 404
     assert client.post("/wechat", data=b"<xml/>").status_code == 404
-    app.extensions["hotline_db"].dispose()
 
 
-def test_a_misconfigured_channel_is_off(test_config: dict[str, Any]) -> None:
-    app = create_app({**test_config, "WECHAT_MODE": "safe", "WECHAT_AES_KEY": None})
+def test_a_misconfigured_channel_is_off(make_app: Callable[..., Flask]) -> None:
+    app = make_app(WECHAT_MODE="safe", WECHAT_AES_KEY=None)
     assert app.test_client().get("/wechat", query_string=_verify_args()).status_code == 404
-    app.extensions["hotline_db"].dispose()
 
 
 @ALL_MODES
