@@ -625,14 +625,23 @@ def staffing_page() -> Any:
     roster = staffing.forecast(db_session(), week)
     if request.args.get("format") == "csv":
         days = [slot.day.isoformat() for slot in roster.grid()[0][1]]
-        header = [gettext("Half hour")] + [
-            f"{day} {label}" for day in days for label in (gettext("Calls"), gettext("Seats"))
-        ]
+        labels = (gettext("Calls"), gettext("Chats"), gettext("Call seats"), gettext("Chat seats"))
+        header = [gettext("Half hour")] + [f"{day} {label}" for day in days for label in labels]
         return csv_response(
             f"staffing-{week.isoformat()}.csv",
             header,
             lambda: (
-                [starts] + [cell for slot in row for cell in (f"{slot.calls:.2f}", str(slot.seats))]
+                [starts]
+                + [
+                    cell
+                    for slot in row
+                    for cell in (
+                        f"{slot.calls:.2f}",
+                        f"{slot.chats:.2f}",
+                        str(slot.call_seats),
+                        str(slot.chat_seats),
+                    )
+                ]
                 for starts, row in roster.grid()
             ),
         )

@@ -196,5 +196,7 @@ def test_the_staffing_screen(app: Flask, staff: dict[str, StaffUser]) -> None:
     rows = _csv(
         client.get("/staff/analysis/staffing", query_string={"week": "2026-03-09", "format": "csv"})
     )
-    assert len(rows) == 49 and len(rows[0]) == 15
-    assert rows[1][:3] == ["00:00", "0.00", "0"]
+    assert len(rows) == 49 and len(rows[0]) == 1 + 7 * 4  # calls, chats, call and chat seats
+    labels = ["电话", "在线会话", "电话坐席", "在线坐席"]
+    assert rows[0][1:5] == [f"2026-03-09 {label}" for label in labels]
+    assert rows[1][:5] == ["00:00", "0.00", "0.00", "0", "0"]

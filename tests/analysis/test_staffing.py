@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from analysis import staffing
+from bot.engine.models import Conversation, Handoff
 from calls.ingest import ingest_events, parse_events
 from calls.models import CtiSystem
 from core import clock
@@ -86,3 +87,52 @@ def test_no_calls_no_seats(db: Session) -> None:
     roster = staffing.forecast(db, dt.date(2026, 3, 9))
     assert roster.aht == staffing.DEFAULT_AHT_SECONDS
     assert all(slot.seats == 0 and slot.calls == 0 for slot in roster.slots)
+
+
+def _handoff(db: Session, queued: dt.datetime, handled: float | None) -> None:
+    conversation = Conversation(channel="web", user_id=f"u{queued.isoformat()}",
+                                created_at=queued, updated_at=queued)  # fmt: skip
+    db.add(conversation)
+    db.flush()
+    picked = queued + dt.timedelta(seconds=15)
+    db.add(
+        Handoff(
+            conversation_id=conversation.id,
+            queue="general",
+            status="ended" if handled is not None else "waiting",
+            reason="asked",
+            handed_off_at=queued,
+            picked_up_at=picked if handled is not None else None,
+            wait_seconds=15 if handled is not None else None,
+            ended_at=picked + dt.timedelta(seconds=handled) if handled is not None else None,
+        )
+    )
+
+
+def test_chats_are_forecast_per_local_half_hour_as_their_own_queue(db: Session) -> None:
+    # Each of the four Mondays before 2026-03-09: three chats 07:30-08:00 local (23:30-24:00 UTC
+    # on the Sunday before: the local weekday and half hour, not UTC's) and one 08:00-08:30,
+    # handled for 360 s, 420 s, 600 s and (still waiting) unknown.
+    mondays = (dt.date(2026, 2, 9), dt.date(2026, 2, 16), dt.date(2026, 2, 23), dt.date(2026, 3, 2))
+    for day in mondays:
+        seven = at(day.year, day.month, day.day, 7)
+        for minute, handled in ((31, 360.0), (45, 420.0), (59, 600.0), (70, None)):
+            _handoff(db, seven + dt.timedelta(minutes=minute), handled)
+    _handoff(
+        db, at(2026, 3, 9, 7) + dt.timedelta(minutes=40), 60.0
+    )  # the forecast week itself: not counted
+    db.commit()
+    roster = staffing.forecast(db, dt.date(2026, 3, 9))
+    assert roster.chat_aht == pytest.approx(460.0)
+    assert roster.aht == staffing.DEFAULT_AHT_SECONDS  # no calls
+    monday = {slot.starts: slot for slot in roster.slots if slot.day == dt.date(2026, 3, 9)}
+    assert (monday["07:00"].chats, monday["07:30"].chats, monday["08:00"].chats) == (0, 3.0, 1.0)
+    sunday = [slot for slot in roster.slots if slot.day == dt.date(2026, 3, 15)]
+    assert all(slot.chats == 0 for slot in sunday)
+    # three chats of 460 s in half an hour, three at once per person: 460 / 3 s of seat time each
+    seat_time = 460.0 / staffing.CHAT_CONCURRENCY
+    assert monday["07:30"].chat_seats == staffing.seats_needed(3.0, seat_time) == 2
+    assert monday["07:30"].call_seats == 0 and monday["07:30"].seats == 2
+    assert monday["07:30"].calls == 0.0
+    # with one chat at a time the same load needs more seats than with three
+    assert staffing.seats_needed(30.0, 460.0) > staffing.seats_needed(30.0, seat_time)
