@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -28,28 +29,45 @@ def get_or_create_citizen(
     """The citizen behind a channel identity, created on first contact."""
     identity = find_identity(session, channel, external_id)
     now = clock.now()
-    if identity is not None:
-        identity.last_seen_at = now
-        citizen = identity.citizen
+    if identity is None:
+        identity = _create_identity(session, channel, external_id)
     else:
-        citizen = Citizen(created_at=now)
-        session.add(citizen)
-        session.flush()
-        session.add(
-            ChannelIdentity(
-                citizen_id=citizen.id,
-                channel=channel,
-                external_id=external_id,
-                created_at=now,
-                last_seen_at=now,
-            )
-        )
+        identity.last_seen_at = now
+    citizen = identity.citizen
     if name and not citizen.name:
         citizen.name = name
     if phone:
         citizen.phone = phone
     session.flush()
     return citizen
+
+
+def _create_identity(session: Session, channel: str, external_id: str) -> ChannelIdentity:
+    """A new citizen and their identity, in a savepoint: when a concurrent request (the same
+    person's retry on another app server, two first messages at once) created the identity
+    first, the unique constraint refuses this one and that one is used instead."""
+    now = clock.now()
+    try:
+        with session.begin_nested():
+            citizen = Citizen(created_at=now)
+            session.add(citizen)
+            session.flush()
+            identity = ChannelIdentity(
+                citizen_id=citizen.id,
+                channel=channel,
+                external_id=external_id,
+                created_at=now,
+                last_seen_at=now,
+            )
+            session.add(identity)
+            session.flush()
+    except IntegrityError:
+        found = find_identity(session, channel, external_id)
+        if found is None:
+            raise
+        found.last_seen_at = now
+        return found
+    return identity
 
 
 def submitting_citizen(
