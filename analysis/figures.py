@@ -26,7 +26,6 @@ from directory.models import Category, Channel, Department
 from knowledge.models import GapStatus, KnowledgeGap
 from tickets.calendar import load_calendar
 from tickets.models import OPEN_STAGES, CloseReason, Kind, Satisfaction, Survey, Ticket, TicketEvent
-from tickets.sla import TOTAL_DAYS, due_dates
 
 TARGET_ANSWER_RATE = 100 * TARGET_PICKUP_RATE  # 人工接通率 ≥ 85% (seed), as a percentage
 TARGET_WAIT_SECONDS = TARGET_AVERAGE_WAIT_SECONDS  # 平均排队时间 ≤ 25 s (seed)
@@ -216,7 +215,7 @@ class DepartmentRow:
 
 START_ACTIONS = ("dispatch", "transfer", "return_to_department")  # the clocks (re)start
 DEPARTMENT_ACTIONS = (*START_ACTIONS, "accept", "return_to_operator", "reply", "urge")
-START_LOOKBACK_DAYS = 120  # a start this long before the range: the review or reply was late
+JUDGED_ACTIONS = ("accept", "return_to_operator", "reply")
 
 
 def departments_figures(
@@ -225,14 +224,12 @@ def departments_figures(
     """Per department (every active one, also without tickets): received, on-time rates, cards
     now, average working days to reply, returns, re-review failures and urges.
 
-    A review or reply is judged against the deadlines of the clock it ran on: the ticket's
-    latest dispatch, transfer or return before it (``tickets.sla.due_dates`` from that start's
-    local date; for a return to the department its 5 or 15 days, read from the ticket). For an
-    event after the ticket's latest dispatch that clock is the ticket's current one and the test
-    is in SQL (local event date ≤ due date); only events older than a later restart look the
-    start event up. One statement groups the range's events by department, action, dispatch
-    date and event date (working days are counted once per group, in Python, with the
-    calendar); a second counts the cards."""
+    A review (accept, return to the operator) or reply is on time when its local date is at
+    most the deadline of the clock it ran on, which the step keeps (``TicketEvent.due_date``,
+    with the clock's start in ``clock_start``, written by ``tickets.workflow``). One statement
+    over the range's events alone groups them by department, action, clock start and event
+    date (working days are counted once per group, in Python, with the calendar); a second
+    counts the cards."""
     since, until = utc_bounds(session, period)
     scope = [] if department_id is None else [Department.id == department_id]
     departments = session.scalars(
@@ -253,58 +250,20 @@ def departments_figures(
         .limit(1)
         .scalar_subquery()
     )
-
-    def latest_start(column: Any) -> Any:
-        """``column`` of the ticket's latest dispatch, transfer or return before the event."""
-        return (
-            select(column)
-            .where(
-                earlier.ticket_id == TicketEvent.ticket_id,
-                earlier.action.in_(START_ACTIONS),
-                earlier.id < TicketEvent.id,
-            )
-            .order_by(earlier.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    judged = TicketEvent.action.in_(("accept", "return_to_operator", "reply"))
+    judged = TicketEvent.action.in_(JUDGED_ACTIONS)
     is_reply = TicketEvent.action == "reply"
     failure = TicketEvent.action.in_(("transfer", "return_to_department"))
     event_day = local_date(session, TicketEvent.at, period)
-    lookback = Period(period.start - dt.timedelta(days=START_LOOKBACK_DAYS), period.end)
-    # The clock the event ran on is the ticket's current one unless the ticket was dispatched
-    # (transferred, returned) again after it: then read the latest start before the event.
-    current = TicketEvent.at >= Ticket.dispatched_at
-    due = case((is_reply, Ticket.handling_due), else_=Ticket.review_due)
     per_event = (
         select(
             TicketEvent.department_id.label("department_id"),
+            # looked up only for the few failures (CASE evaluates lazily)
             case((failure, replied_by), else_=literal(None)).label("failed_department_id"),
             TicketEvent.action.label("action"),
-            case((and_(judged, current), 1), else_=0).label("current"),
-            case((and_(judged, current, event_day <= due), 1), else_=0).label("on_time"),
-            case((and_(is_reply, current), Ticket.dispatch_date), else_=literal(None)).label(
-                "dispatch_date"
-            ),
-            case((and_(judged, ~current), Ticket.kind), else_=literal(None)).label("kind"),
-            case((and_(is_reply, ~current), Ticket.total_days), else_=literal(None)).label(
-                "total_days"
-            ),
-            # looked up only for the few events an earlier clock ran (CASE evaluates lazily)
-            case((and_(judged, ~current), latest_start(earlier.action)), else_=literal(None)).label(
-                "start_action"
-            ),
-            case(
-                (and_(judged, ~current), latest_start(local_date(session, earlier.at, lookback))),
-                else_=literal(None),
-            ).label("start_day"),
-            case((or_(is_reply, and_(judged, ~current)), event_day), else_=literal(None)).label(
-                "event_day"
-            ),
+            case((and_(judged, event_day <= TicketEvent.due_date), 1), else_=0).label("on_time"),
+            case((is_reply, TicketEvent.clock_start), else_=literal(None)).label("clock_start"),
+            case((is_reply, event_day), else_=literal(None)).label("event_day"),
         )
-        .select_from(TicketEvent)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(
             TicketEvent.at >= since,
             TicketEvent.at < until,
@@ -322,20 +281,12 @@ def departments_figures(
         per_event.c.department_id,
         per_event.c.failed_department_id,
         per_event.c.action,
-        per_event.c.current,
-        per_event.c.dispatch_date,
-        per_event.c.kind,
-        per_event.c.total_days,
-        per_event.c.start_action,
-        per_event.c.start_day,
+        per_event.c.clock_start,
         per_event.c.event_day,
     )
     statement = select(*groups, func.count(), func.sum(per_event.c.on_time)).group_by(*groups)
-    calendar = load_calendar(session)
-    workdays = functools.lru_cache(maxsize=None)(calendar.workdays_between)
-    for row in session.execute(statement):
-        (dept, failed, action, is_current, dispatched, kind, total, start_action, started, done,
-         n, on) = row  # fmt: skip
+    workdays = functools.lru_cache(maxsize=None)(load_calendar(session).workdays_between)
+    for dept, failed, action, started, done, n, on in session.execute(statement):
         n, on = int(n), int(on or 0)
         if action in ("dispatch", "transfer") and dept in rows:
             rows[dept].received += n
@@ -348,28 +299,13 @@ def departments_figures(
             target.urges += n
         if action == "return_to_operator":
             target.returns += n
-        if action not in ("accept", "return_to_operator", "reply"):
-            continue
-        start_date = _as_date(dispatched) if dispatched is not None else None
-        if not is_current:
-            on = 0
-            if started is not None and kind in TOTAL_DAYS:
-                start_date = _as_date(started)
-                dues = due_dates(
-                    kind,
-                    start_date,
-                    calendar,
-                    total_days=total if start_action == "return_to_department" else None,
-                )
-                deadline = dues.handling if action == "reply" else dues.review
-                on = n if _as_date(done) <= deadline else 0
         if action == "reply":
             target.replies += n
             target.replies_on_time += on
-            if start_date is not None and done is not None:
-                target.reply_workdays_total += n * workdays(start_date, _as_date(done))
+            if started is not None and done is not None:
+                target.reply_workdays_total += n * workdays(_as_date(started), _as_date(done))
                 target.replies_timed += n
-        else:
+        elif action in JUDGED_ACTIONS:
             target.reviews += n
             target.reviews_on_time += on
     cards = session.execute(

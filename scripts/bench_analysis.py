@@ -74,9 +74,13 @@ FROM (
 
 EVENTS = """
 INSERT INTO ticket_events (ticket_id, at, action, actor_type, from_stage, to_stage,
-    department_id, public)
+    department_id, public, due_date, clock_start)
 SELECT t.id, t.created_at + step.offset_, step.action, 'staff', NULL, NULL,
-    CASE WHEN step.action = 'submit' THEN NULL ELSE t.department_id END, true
+    CASE WHEN step.action = 'submit' THEN NULL ELSE t.department_id END, true,
+    -- as tickets.workflow writes them: the deadline an accept or reply was due by, and when the
+    -- clock started
+    CASE step.action WHEN 'accept' THEN t.review_due WHEN 'reply' THEN t.handling_due END,
+    CASE WHEN step.action IN ('accept', 'reply') THEN t.dispatch_date END
 FROM tickets AS t
 JOIN (VALUES (0, 'submit', interval '0'), (1, 'dispatch', interval '1 hour'),
              (2, 'accept', interval '1 day'), (3, 'reply', interval '5 days'),

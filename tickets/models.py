@@ -266,6 +266,11 @@ class TicketEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=True)  # shown on the citizen's timeline
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    # A department's step on a running clock (accept, return_to_operator, reply): the deadline it
+    # was due by (review for the first two, handling for a reply) and the local date the clock
+    # started, as they were when it happened, so that figures never reconstruct them.
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    clock_start: Mapped[dt.date | None] = mapped_column(Date)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     department: Mapped[Department | None] = relationship()

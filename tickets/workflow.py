@@ -7,6 +7,7 @@ never commits. A refused transition raises a :class:`DomainError` before anythin
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ def _record(
     note: str | None = None,
     public: bool = True,
     data: dict[str, Any] | None = None,
+    due_date: dt.date | None = None,
+    clock_start: dt.date | None = None,
 ) -> TicketEvent:
     now = clock.now()
     ticket.updated_at = now
@@ -154,6 +157,8 @@ def _record(
         note=note,
         public=public,
         data=data,
+        due_date=due_date,
+        clock_start=clock_start,
         **_actor_fields(actor),
     )
     session.add(event)
@@ -565,6 +570,8 @@ def accept_ticket(
         actor=actor,
         from_stage=from_stage,
         note=_clean_note(note, required=False),
+        due_date=ticket.review_due,
+        clock_start=ticket.dispatch_date,
     )
 
 
@@ -583,6 +590,7 @@ def return_to_operator(
         )
     text = _clean_note(reason, required=True)
     from_stage = ticket.stage
+    due_date, clock_start = ticket.review_due, ticket.dispatch_date
     ticket.stage = Stage.SUBMITTED.value
     _clear_deadlines(ticket)
     ticket.review_due = ticket.handling_due = None
@@ -597,6 +605,8 @@ def return_to_operator(
         from_stage=from_stage,
         note=text,
         public=False,
+        due_date=due_date,
+        clock_start=clock_start,
     )
     ticket.department_id = None
     ticket.department = None
@@ -614,7 +624,16 @@ def reply_ticket(session: Session, ticket: Ticket, *, actor: Actor, reply: str) 
     ticket.replied_at = clock.now()
     ticket.stage = Stage.RE_REVIEW.value
     _clear_deadlines(ticket)
-    return _record(session, ticket, "reply", actor=actor, from_stage=from_stage, note=text)
+    return _record(
+        session,
+        ticket,
+        "reply",
+        actor=actor,
+        from_stage=from_stage,
+        note=text,
+        due_date=ticket.handling_due,
+        clock_start=ticket.dispatch_date,
+    )
 
 
 # -- re-review (复核) ----------------------------------------------------------------------------

@@ -5,9 +5,14 @@ department with no tickets, no surveys, calls across midnight, chat hand-offs, s
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from analysis import figures
@@ -22,6 +27,7 @@ from tests.conftest import at
 from tickets import workflow
 from tickets.access import SYSTEM, CitizenActor
 from tickets.calendar import load_calendar
+from tickets.models import TicketEvent
 from tickets.supervision import refresh_supervision
 
 
@@ -187,6 +193,55 @@ def test_cards_are_the_current_ones(festival: Session, departments: Any) -> None
         festival.commit()
         rows = figures.departments_figures(festival, FESTIVAL)
     assert _department(rows, departments["chengguan"]).warning == 1  # its due date
+
+
+def test_a_return_to_the_operator_is_judged_on_the_clock_it_ended(
+    db: Session, new_ticket: Any, step: Any, departments: Any, staff: Any
+) -> None:
+    # Dispatched Mon 3-02 (review due 3-04), returned the next day and not dispatched again yet:
+    # a review on time, although the ticket has no deadline any more.
+    ticket = new_ticket(at(2026, 3, 2, 9))
+    step(at(2026, 3, 2, 10), workflow.dispatch_ticket, ticket, departments["chengguan"],
+         actor=staff["operator"])  # fmt: skip
+    step(at(2026, 3, 3, 10), workflow.return_to_operator, ticket, actor=staff["dept"],
+         reason="非本部门")  # fmt: skip
+    assert ticket.review_due is None
+    row = _department(
+        figures.departments_figures(db, Period(dt.date(2026, 3, 2), dt.date(2026, 3, 6))),
+        departments["chengguan"],
+    )
+    assert (row.reviews, row.reviews_on_time, row.returns) == (1, 1, 1)
+
+
+def _migration(name: str) -> Any:
+    path = next((Path(__file__).resolve().parents[2] / "migrations" / "versions").glob(name))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_fills_in_earlier_steps_as_the_workflow_writes_them(
+    festival: Session,
+) -> None:
+    """0014 fills the deadline of steps written before it: on the ticket's current clock from the
+    ticket, on a replaced one (T2's before its transfer, T3's return) from the start before."""
+    judged = TicketEvent.action.in_(figures.JUDGED_ACTIONS)
+    written = festival.execute(
+        select(TicketEvent.id, TicketEvent.due_date, TicketEvent.clock_start).where(judged)
+    ).all()
+    assert len(written) == 7 and all(due is not None for _, due, _ in written)
+    festival.execute(update(TicketEvent).values(due_date=None, clock_start=None))
+    migration = _migration("0014_*.py")
+    with Operations.context(MigrationContext.configure(festival.connection())):
+        migration._fill_current_clocks()
+        migration._fill_earlier_clocks()
+    festival.expire_all()
+    filled = festival.execute(
+        select(TicketEvent.id, TicketEvent.due_date, TicketEvent.clock_start).where(judged)
+    ).all()
+    assert sorted(filled) == sorted(written)
 
 
 def test_an_early_range_sees_none_of_it(festival: Session, departments: Any) -> None:
