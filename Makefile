@@ -10,7 +10,7 @@ export HOTLINE_DATABASE_URL ?= sqlite:///instance/core.db
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,semantic]'
 	touch $(STAMP)
 
 install: $(STAMP) translations vendor

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # How often the scheduler checks whether the knowledge base changed enough to refit its
     # answer thresholds (knowledge.refit: 10% of the FAQs added, removed or edited).
     "KNOWLEDGE_REFIT_INTERVAL_SECONDS": 3600.0,
+    # The optional semantic model's did-you-mean (knowledge.semantic): "auto" uses it where it is
+    # installed and the FAQs are embedded; "off" never.
+    "KNOWLEDGE_SEMANTIC": "auto",
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (nginx: 1).
     # 0: the client address is the connection's, whatever a header claims.
     "TRUSTED_PROXIES": 0,

@@ -93,7 +93,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         config["DATABASE_URL"],
         timezone=config["TIMEZONE"],
         echo=bool(config["SQL_ECHO"]),
-        settings={"knowledge.thresholds": Thresholds.from_config(config)},
+        settings={
+            "knowledge.thresholds": Thresholds.from_config(config),
+            "knowledge.semantic": str(config["KNOWLEDGE_SEMANTIC"]).lower() != "off",
+        },
     )
     init_db_session(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: config["TIMEZONE"])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from delivery.outbox import dead_letter_stuck_messages
 from delivery.scheduler import Job
 from delivery.worker import WorkerSettings
+from knowledge.embeddings import refresh_embeddings
 from knowledge.refit import refit_after_large_edit
 from knowledge.usage import flush_pending_usage
 from tickets.access import SYSTEM
@@ -47,9 +48,11 @@ def quality_sample_job(session: Session) -> int:
 
 def knowledge_refit_job(session: Session) -> int:
     """The answer thresholds refitted on the knowledge base after a large edit (an import refits
-    at once; ``knowledge.refit``)."""
+    at once; ``knowledge.refit``), and the FAQs added or edited since embedded for the semantic
+    did-you-mean (``knowledge.semantic``; nothing to do without the model)."""
 
-    return refit_after_large_edit(session, actor=SYSTEM)
+    refitted = refit_after_large_edit(session, actor=SYSTEM)
+    return refitted + refresh_embeddings(session).embedded
 
 
 def default_jobs(config: Mapping[str, Any]) -> list[Job]:

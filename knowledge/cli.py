@@ -1,4 +1,4 @@
-"""``flask --app app knowledge import|export|ask|refit``.
+"""``flask --app app knowledge import|export|ask|refit|embed``.
 
 Deliberately free of Flask imports (the domain may not import a web framework): the app object is
 handed in by :func:`hotline.cli.register_cli` and only its click group and extensions are used.
@@ -22,7 +22,7 @@ def _database(app: Any) -> Any:
 def register_cli(app: Any) -> None:
     @app.cli.group("knowledge")
     def knowledge_group() -> None:
-        """The FAQ knowledge base: import, export, ask, refit."""
+        """The FAQ knowledge base: import, export, ask, refit, embed."""
 
     @knowledge_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -38,9 +38,17 @@ def register_cli(app: Any) -> None:
         show_default=True,
         help="Refit the answer thresholds on the base loaded (knowledge.refit).",
     )
-    def import_command(path: Path, replace: bool, merge_similar: bool, refit: bool) -> None:
+    @click.option(
+        "--embed/--no-embed",
+        default=True,
+        show_default=True,
+        help="Embed the FAQs for the semantic did-you-mean (when the model is installed).",
+    )
+    def import_command(
+        path: Path, replace: bool, merge_similar: bool, refit: bool, embed: bool
+    ) -> None:
         """Import FAQs from a CSV file (all rows or none; every problem is listed), then refit
-        the answer thresholds on the base loaded."""
+        the answer thresholds on the base loaded and embed its FAQs."""
         from directory.access import SYSTEM
         from knowledge.csvio import CsvImportError, import_faqs
         from knowledge.search import warm_index
@@ -66,6 +74,26 @@ def register_cli(app: Any) -> None:
             click.echo(line)
         if refit:
             _refit(app)
+        if embed:
+            _embed(app)
+
+    def _embed(app: Any) -> None:
+        import os
+
+        from knowledge.embeddings import refresh_embeddings
+        from knowledge.semantic import Embedder
+
+        with _database(app).session() as session:
+            # A command of its own: every core embeds (a search process uses one thread).
+            report = refresh_embeddings(session, embed=Embedder(threads=os.cpu_count() or 1))
+            session.commit()
+        for line in report.lines():
+            click.echo(line)
+
+    @knowledge_group.command("embed")
+    def embed_command() -> None:
+        """Embed the FAQs that have no current vector for the semantic did-you-mean."""
+        _embed(app)
 
     def _refit(app: Any) -> None:
         from directory.access import SYSTEM

@@ -7,7 +7,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, JSONType
@@ -104,3 +104,16 @@ class KnowledgeEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class FaqEmbedding(Base):
+    """An FAQ's vector from the optional semantic model (:mod:`knowledge.semantic`): computed once
+    per text and model, outside any search, and loaded with the index."""
+
+    __tablename__ = "faq_embeddings"
+
+    faq_id: Mapped[int] = mapped_column(ForeignKey("faqs.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(60))
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the text the vector is of
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32, L2-normalised
+    created_at: Mapped[dt.datetime]

@@ -37,10 +37,12 @@ from core.config import load_config
 from core.db import StateEntry
 from core.errors import DomainError
 from core.i18n import N_
+from knowledge import semantic
 from knowledge.matcher import Entry, Match, Matcher
 from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
 from knowledge.negatives import shipped_negatives
 from knowledge.normalize import normalize
+from knowledge.semantic import SemanticIndex
 from knowledge.usage import GapSighting, PendingUsage, pending_usage, session_engine
 
 VERSION_KEY = "knowledge.version"
@@ -169,6 +171,7 @@ def decide(matches: list[Match], thresholds: Thresholds, limit: int) -> Decision
 class _Cached:
     version: str
     matcher: Matcher
+    semantic: SemanticIndex | None = None  # the optional model's FAQ vectors (knowledge.semantic)
 
 
 _cache: dict[str, _Cached] = {}
@@ -301,10 +304,9 @@ def get_matcher(session: Session) -> Matcher:
         if cached is not None and cached.version == version:
             _mark_checked(engine, version, generation)
             return cached.matcher
-        matcher = Matcher(
-            load_entries(session), load_synonyms(session), negatives=shipped_negatives()
-        )
-        _cache[key] = _Cached(version, matcher)
+        entries = load_entries(session)
+        matcher = Matcher(entries, load_synonyms(session), negatives=shipped_negatives())
+        _cache[key] = _Cached(version, matcher, semantic.load_index(session, entries))
         # From the end of the build: a build longer than the check interval is not re-checked
         # at once by the next search.
         _mark_checked(engine, version, generation)
@@ -313,6 +315,20 @@ def get_matcher(session: Session) -> Matcher:
         # objects are skipped by the collector (reference counting still frees them).
         gc.freeze()
         return matcher
+
+
+def semantic_enabled(session: Session) -> bool:
+    """``HOTLINE_KNOWLEDGE_SEMANTIC`` is not ``off`` (read at app start into the session)."""
+    return bool(session.info.get("knowledge.semantic", True))
+
+
+def get_semantic(session: Session, *, even_if_off: bool = False) -> SemanticIndex | None:
+    """The semantic model's FAQ vectors of the index :func:`get_matcher` returned (None: no model
+    installed, none embedded, or switched off with ``HOTLINE_KNOWLEDGE_SEMANTIC=off``)."""
+    if not even_if_off and not semantic_enabled(session):
+        return None
+    cached = _cache.get(_cache_key(session))
+    return cached.semantic if cached is not None else None
 
 
 def _mark_checked(engine: Engine, version: str, generation: int) -> None:
@@ -388,6 +404,17 @@ def answer_question(
     limits = thresholds or thresholds_for(session)
     matches = matcher.search(text, limit=limit + 1)
     decision = decide(matches, limits, limit)
+    index = get_semantic(session) if not decision.answered else None
+    if index is not None and len(decision.suggestions) < limit:
+        # Not answered: what the model finds near by meaning follows the lexical suggestions.
+        extra = semantic.suggest(
+            index,
+            text,
+            matches,
+            exclude={m.entry.id for m in decision.suggestions},
+            limit=limit - len(decision.suggestions),
+        )
+        decision = Decision(False, None, [*decision.suggestions, *extra])
     result = SearchResult(
         query=text,
         answered=decision.answered,

@@ -4,11 +4,12 @@ runs, ``--threads`` threads each) sharing one listening port through SO_REUSEPOR
 app servers behind one address would.
 
     .venv/bin/python scripts/bench_faq_search.py [--processes 4] [--threads 8] [--seconds 8]
-        [--clients 2] [--connections 8] [--database-url URL]
+        [--clients 2] [--connections 8] [--database-url URL] [--semantic]
 
 The search servers are the real app (``hotline.factory.create_app``, the starter knowledge base
 seeded into a fresh SQLite file unless ``--database-url`` names another database; rate limits
-off), each with its index warmed before it listens and its usage flusher armed as in every app
+off; ``--semantic``: its FAQs embedded first, so the unanswered questions take the semantic
+did-you-mean), each with its index warmed before it listens and its usage flusher armed as in every app
 process (``hotline.cli``, ``knowledge.usage``). The bare server is ``Flask`` with one route
 returning a small JSON body. The load comes from ``--clients`` processes with ``--connections`` keep-alive
 connections each, asking questions from ``lab/knowledge/data/eval.csv`` (in scope and out of
@@ -218,7 +219,7 @@ def run_target(kind: str, args: argparse.Namespace, questions: list[str]) -> dic
     }
 
 
-def prepare_database(database_url: str) -> None:
+def prepare_database(database_url: str, *, semantic: bool = False) -> None:
     from hotline import migrate
     from hotline.demo import seed_demo
     from hotline.factory import create_app
@@ -228,6 +229,14 @@ def prepare_database(database_url: str) -> None:
     with app.extensions["hotline_db"].session() as session:
         seed_demo(session, app.config)
         session.commit()
+    if semantic:
+        from knowledge.embeddings import refresh_embeddings
+        from knowledge.semantic import Embedder
+
+        with app.extensions["hotline_db"].session() as session:
+            report = refresh_embeddings(session, embed=Embedder(threads=os.cpu_count() or 1))
+            session.commit()
+        print(*report.lines())
 
 
 def counters(database_url: str) -> tuple[int, int, int]:
@@ -255,11 +264,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="embed the FAQs first, so that unanswered questions get the semantic did-you-mean",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.database_url:
             args.database_url = f"sqlite:///{tmp}/bench.db"
-        prepare_database(args.database_url)
+        prepare_database(args.database_url, semantic=args.semantic)
         before = counters(args.database_url)
         with open(QUESTIONS, encoding="utf-8-sig", newline="") as handle:
             questions = [row["question"] for row in csv.DictReader(handle)]
@@ -267,7 +281,8 @@ def main() -> None:
             f"{args.processes} waitress processes x {args.threads} threads, "
             f"{args.clients} client processes x {args.connections} keep-alive connections, "
             f"{args.seconds:.0f} s per target, {len(questions)} questions, "
-            f"{os.cpu_count()} CPUs, {args.database_url.split(':')[0]}"
+            f"{os.cpu_count()} CPUs, {args.database_url.split(':')[0]}, "
+            f"semantic did-you-mean {'on' if args.semantic else 'off (no vectors)'}"
         )
         bare = run_target("bare", args, questions)
         found = run_target("search", args, questions)

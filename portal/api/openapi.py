@@ -50,7 +50,13 @@ HIT = {
         "answer": STRING,
         "category": NULLABLE_STRING,
         "department": NULLABLE_STRING,
-        "score": {"type": "number"},
+        "score": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "The word matcher's calibrated probability that this FAQ is the one "
+            "asked about; for a did-you-mean the semantic model added, its cosine similarity.",
+        },
     },
 }
 

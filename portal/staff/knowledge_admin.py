@@ -21,6 +21,7 @@ from core.i18n import N_
 from core.inputs import optional_id
 from core.web import db_session
 from knowledge import operations, queries
+from knowledge.embeddings import semantic_status
 from knowledge.models import GAP_STATUS_LABELS, Faq, KnowledgeGap
 from knowledge.refit import stored_fit
 from knowledge.usage import flush_pending_usage
@@ -228,6 +229,7 @@ def knowledge_faqs() -> Any:
         csv_url=url_for("staff.knowledge_faqs", **args, format="csv"),
         open_gaps=queries.count_gaps(db_session()),
         fit=stored_fit(db_session()),
+        semantic=semantic_status(db_session()),
     )
 
 

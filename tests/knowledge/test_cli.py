@@ -72,7 +72,13 @@ def test_ask_on_an_empty_base(runner: Any, db: Session) -> None:
 
 def test_the_product_has_no_eval_command(app: Any) -> None:
     # Measuring the matcher is the lab's job (lab/knowledge/evaluate.py), not the product's.
-    assert sorted(app.cli.commands["knowledge"].commands) == ["ask", "export", "import", "refit"]
+    assert sorted(app.cli.commands["knowledge"].commands) == [
+        "ask",
+        "embed",
+        "export",
+        "import",
+        "refit",
+    ]
 
 
 def test_import_lists_every_problem_and_merges_on_request(

