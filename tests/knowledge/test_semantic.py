@@ -168,3 +168,13 @@ def test_the_command_and_the_job_embed_what_is_new(
     assert db.scalar(select(func.count()).select_from(FaqEmbedding)) == 5
     index = get_semantic(db)
     assert index is None or len(index) in (4, 5)  # the index reloads at its next version check
+
+
+def test_switched_off_the_model_is_not_run_at_all(make_app: Any, base: dict[str, Faq]) -> None:
+    off = make_app(KNOWLEDGE_SEMANTIC="off")
+    with off.extensions["hotline_db"].session() as session:
+        report = refresh_embeddings(session)
+        session.commit()
+        assert (report.embedded, report.enabled) == (0, False)
+        assert "switched off" in report.lines()[0]
+        assert session.scalar(select(func.count()).select_from(FaqEmbedding)) == 0
