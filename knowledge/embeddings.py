@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from knowledge.matcher import Entry
 from knowledge.models import FaqEmbedding
-from knowledge.search import bump_version, load_entries
+from knowledge.search import bump_version, load_entries, semantic_enabled
 from knowledge.semantic import (
     BATCH,
     MODEL_NAME,
@@ -45,10 +45,8 @@ class EmbedReport:
 
 def refresh_embeddings(session: Session, *, embed: Embedder | None = None) -> EmbedReport:
     """Embed every active FAQ without a current vector (new, edited, or of another model), unless
-    the model is missing or switched off; flushes, and marks the knowledge base changed when anything was embedded so that every
-    process's index loads the new vectors."""
-    from knowledge.search import semantic_enabled
-
+    the model is missing or switched off; flushes, and marks the knowledge base changed when
+    anything was embedded so that every process's index loads the new vectors."""
     if not available():
         return EmbedReport(0, 0, False)
     if not semantic_enabled(session):  # off means off: the model is not run at all
@@ -105,7 +103,7 @@ class SemanticStatus:
 
 
 def semantic_status(session: Session) -> SemanticStatus:
-    from knowledge.search import get_matcher, get_semantic, semantic_enabled
+    from knowledge.search import get_matcher, get_semantic
 
     matcher = get_matcher(session)
     index = get_semantic(session, even_if_off=True)
