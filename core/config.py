@@ -65,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
     # The optional semantic model's did-you-mean (knowledge.semantic): "auto" uses it where it is
     # installed and the FAQs are embedded; "off" never.
     "KNOWLEDGE_SEMANTIC": "auto",
+    # Recent search results kept per process for repeated questions (knowledge.matcher); 0: none.
+    "KNOWLEDGE_SEARCH_CACHE": 2048,
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (nginx: 1).
     # 0: the client address is the connection's, whatever a header claims.
     "TRUSTED_PROXIES": 0,

@@ -96,6 +96,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         settings={
             "knowledge.thresholds": Thresholds.from_config(config),
             "knowledge.semantic": str(config["KNOWLEDGE_SEMANTIC"]).lower() != "off",
+            "knowledge.search_cache": int(config["KNOWLEDGE_SEARCH_CACHE"]),
         },
     )
     init_db_session(app)

@@ -38,7 +38,7 @@ from core.db import StateEntry
 from core.errors import DomainError
 from core.i18n import N_
 from knowledge import semantic
-from knowledge.matcher import Entry, Match, Matcher
+from knowledge.matcher import RESULT_CACHE, Entry, Match, Matcher
 from knowledge.models import QUERY_MAX, Faq, GapStatus, KnowledgeGap, Synonym
 from knowledge.negatives import shipped_negatives
 from knowledge.normalize import normalize
@@ -305,7 +305,12 @@ def get_matcher(session: Session) -> Matcher:
             _mark_checked(engine, version, generation)
             return cached.matcher
         entries = load_entries(session)
-        matcher = Matcher(entries, load_synonyms(session), negatives=shipped_negatives())
+        matcher = Matcher(
+            entries,
+            load_synonyms(session),
+            negatives=shipped_negatives(),
+            result_cache=session.info.get("knowledge.search_cache", RESULT_CACHE),
+        )
         _cache[key] = _Cached(version, matcher, semantic.load_index(session, entries))
         # From the end of the build: a build longer than the check interval is not re-checked
         # at once by the next search.

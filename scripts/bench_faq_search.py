@@ -1,19 +1,25 @@
 """Benchmark ``GET /api/v1/faq/search`` beside a bare Flask endpoint (not a timed test), both
-served the same way in one run: ``--processes`` waitress processes (the server ``flask serve``
-runs, ``--threads`` threads each) sharing one listening port through SO_REUSEPORT, as several
-app servers behind one address would.
+served the same way in one run: by default the production server, gunicorn (``gthread``,
+``--processes`` workers × ``--threads`` threads, as ``deploy/gunicorn.conf.py``), or with
+``--server waitress`` as many waitress processes (the server of ``make run`` and ``flask serve``)
+sharing one listening port through SO_REUSEPORT.
 
-    .venv/bin/python scripts/bench_faq_search.py [--processes 4] [--threads 8] [--seconds 8]
-        [--clients 2] [--connections 8] [--database-url URL] [--semantic]
+    .venv/bin/python scripts/bench_faq_search.py [--server gunicorn|waitress] [--processes 4]
+        [--threads 8] [--seconds 8] [--clients 2] [--connections 8] [--database-url URL]
+        [--semantic] [--search-cache N] [--warm-up SECONDS]
 
 The search servers are the real app (``hotline.factory.create_app``, the starter knowledge base
 seeded into a fresh SQLite file unless ``--database-url`` names another database; rate limits
 off; ``--semantic``: its FAQs embedded first, so the unanswered questions take the semantic
-did-you-mean), each with its index warmed before it listens and its usage flusher armed as in every app
-process (``hotline.cli``, ``knowledge.usage``). The bare server is ``Flask`` with one route
-returning a small JSON body. The load comes from ``--clients`` processes with ``--connections`` keep-alive
+did-you-mean; ``--search-cache 0``: no result cache, every question scored afresh), each process
+with its index warmed before it serves and its usage flusher armed as in every app process
+(``hotline.cli``, ``knowledge.usage``). The bare server is ``Flask`` with one route returning a
+small JSON body. The load comes from ``--clients`` processes with ``--connections`` keep-alive
 connections each, asking questions from ``lab/knowledge/data/eval.csv`` (in scope and out of
-scope, so hits, suggestions and the gap log are all counted) for ``--seconds`` per target.
+scope, so hits, suggestions and the gap log are all counted) for ``--seconds`` per target, after
+``--warm-up`` seconds of the same load that are not timed (so each process's result cache has
+seen the questions: the figure of a hotline whose citizens repeat them; without a warm-up and
+with ``--search-cache 0``, the figure of questions never asked before).
 
 After the search run the servers are stopped (SIGTERM: each flushes what it still holds) and the
 database's counters are compared with what the clients saw: every answer's hit, every
@@ -45,14 +51,17 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "lab" / "knowledge" / "data" / "eval.csv"
 
 
-def app_config(database_url: str) -> dict[str, Any]:
-    return {
+def app_config(database_url: str, search_cache: int | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "bench",
         "RATELIMIT_ENABLED": False,
         "RUN_WORKER": False,
         "KNOWLEDGE_USAGE_FLUSH_SECONDS": 2.0,
     }
+    if search_cache is not None:
+        config["KNOWLEDGE_SEARCH_CACHE"] = search_cache
+    return config
 
 
 # -- the servers (child processes) -------------------------------------------------------------
@@ -79,7 +88,22 @@ def bare_app() -> Any:
     return app
 
 
-def serve(kind: str, port: int, threads: int, database_url: str, ready: Any) -> None:
+def build_app(kind: str, database_url: str, search_cache: int | None) -> Any:
+    if kind == "bare":
+        return bare_app()
+    from hotline.factory import create_app
+    from knowledge.search import warm_index
+
+    # As in production: the app arms its usage flusher (hotline.cli), which starts with the
+    # first search and writes at exit.
+    app = create_app(app_config(database_url, search_cache))
+    with app.extensions["hotline_db"].session() as session:
+        warm_index(session)
+    return app
+
+
+def serve(kind: str, port: int, args: argparse.Namespace, ready: Any) -> None:
+    """One waitress process on the shared port."""
     import logging
 
     from waitress import create_server
@@ -87,21 +111,40 @@ def serve(kind: str, port: int, threads: int, database_url: str, ready: Any) -> 
     # "Task queue depth is N" on every busy moment: the load is meant to keep the queue busy.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-    if kind == "bare":
-        app = bare_app()
-    else:
-        from hotline.factory import create_app
-        from knowledge.search import warm_index
-
-        # As in production: the app arms its usage flusher (hotline.cli), which starts with the
-        # first search and writes at exit.
-        app = create_app(app_config(database_url))
-        with app.extensions["hotline_db"].session() as session:
-            warm_index(session)
-    server = create_server(app, sockets=[_listening_socket(port)], threads=threads)
+    app = build_app(kind, args.database_url, args.search_cache)
+    server = create_server(app, sockets=[_listening_socket(port)], threads=args.threads)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit handlers run: the last flush
     ready.put(os.getpid())
     server.run()
+
+
+def serve_gunicorn(kind: str, port: int, args: argparse.Namespace, ready: Any) -> None:
+    """One gunicorn arbiter with ``args.processes`` gthread workers (deploy/gunicorn.conf.py's
+    shape); each worker builds the app after the fork (no preload) and says when it serves."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = {
+        "bind": f"127.0.0.1:{port}",
+        "workers": args.processes,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "keepalive": 5,
+        "backlog": 1024,
+        "preload_app": False,
+        "accesslog": None,
+        "loglevel": "warning",
+        "post_worker_init": lambda worker: ready.put(os.getpid()),
+    }
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return build_app(kind, args.database_url, args.search_cache)
+
+    Server().run()
 
 
 # -- the load (child processes) ----------------------------------------------------------------
@@ -174,29 +217,38 @@ def run_target(kind: str, args: argparse.Namespace, questions: list[str]) -> dic
     spawn = multiprocessing.get_context("spawn")
     port = _free_port()
     ready = spawn.Queue()
-    servers = [
-        spawn.Process(target=serve, args=(kind, port, args.threads, args.database_url, ready))
-        for _ in range(args.processes)
-    ]
+    if args.server == "gunicorn":
+        servers = [spawn.Process(target=serve_gunicorn, args=(kind, port, args, ready))]
+    else:
+        servers = [
+            spawn.Process(target=serve, args=(kind, port, args, ready))
+            for _ in range(args.processes)
+        ]
     for server in servers:
         server.start()
-    pids = [ready.get(timeout=300) for _ in servers]
-    results = spawn.Queue()
+    pids = [ready.get(timeout=300) for _ in range(args.processes)]
     path = "/bare" if kind == "bare" else "/api/v1/faq/search"
-    clients = [
-        spawn.Process(
-            target=load,
-            args=(port, path, questions, args.seconds, args.connections, results),
-        )
-        for _ in range(args.clients)
-    ]
-    started = time.perf_counter()
-    for client in clients:
-        client.start()
-    rows = [row for _ in clients for row in results.get(timeout=args.seconds + 120)]
-    elapsed = time.perf_counter() - started
-    for client in clients:
-        client.join()
+
+    def phase(seconds: float) -> tuple[list[Any], float]:
+        results = spawn.Queue()
+        clients = [
+            spawn.Process(
+                target=load, args=(port, path, questions, seconds, args.connections, results)
+            )
+            for _ in range(args.clients)
+        ]
+        started = time.perf_counter()
+        for client in clients:
+            client.start()
+        rows = [row for _ in clients for row in results.get(timeout=seconds + 120)]
+        elapsed = time.perf_counter() - started
+        for client in clients:
+            client.join()
+        return rows, elapsed
+
+    # The warm-up is not timed, but what it asked is counted: the database check covers it.
+    warm = phase(args.warm_up)[0] if args.warm_up > 0 else []
+    rows, elapsed = phase(args.seconds)
     for server in servers:
         if server.pid is not None:
             os.kill(server.pid, signal.SIGTERM)
@@ -208,10 +260,10 @@ def run_target(kind: str, args: argparse.Namespace, questions: list[str]) -> dic
         "kind": kind,
         "pids": pids,
         "requests": done,
-        "answered": sum(row[1] for row in rows),
-        "unanswered": sum(row[2] for row in rows),
-        "suggested": sum(row[3] for row in rows),
-        "errors": sum(row[4] for row in rows),
+        "answered": sum(row[1] for row in rows + warm),
+        "unanswered": sum(row[2] for row in rows + warm),
+        "suggested": sum(row[3] for row in rows + warm),
+        "errors": sum(row[4] for row in rows + warm),
         "rps": done / args.seconds,
         "elapsed": elapsed,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
@@ -258,7 +310,8 @@ def counters(database_url: str) -> tuple[int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--processes", type=int, default=4, help="gunicorn workers or waitresses")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=2)
@@ -269,6 +322,18 @@ def main() -> None:
         action="store_true",
         help="embed the FAQs first, so that unanswered questions get the semantic did-you-mean",
     )
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.0,
+        help="seconds of the same load, not timed, before each target's timed run",
+    )
+    parser.add_argument(
+        "--search-cache",
+        type=int,
+        default=None,
+        help="results kept per process for repeated questions (default: the app's; 0: none)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.database_url:
@@ -278,11 +343,13 @@ def main() -> None:
         with open(QUESTIONS, encoding="utf-8-sig", newline="") as handle:
             questions = [row["question"] for row in csv.DictReader(handle)]
         print(
-            f"{args.processes} waitress processes x {args.threads} threads, "
+            f"{args.server}: {args.processes} processes x {args.threads} threads, "
             f"{args.clients} client processes x {args.connections} keep-alive connections, "
-            f"{args.seconds:.0f} s per target, {len(questions)} questions, "
+            f"{args.seconds:.0f} s per target after {args.warm_up:.0f} s of warm-up, "
+            f"{len(questions)} questions, "
             f"{os.cpu_count()} CPUs, {args.database_url.split(':')[0]}, "
-            f"semantic did-you-mean {'on' if args.semantic else 'off (no vectors)'}"
+            f"semantic did-you-mean {'on' if args.semantic else 'off (no vectors)'}, "
+            f"result cache {'default' if args.search_cache is None else args.search_cache}"
         )
         bare = run_target("bare", args, questions)
         found = run_target("search", args, questions)

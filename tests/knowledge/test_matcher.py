@@ -87,6 +87,55 @@ def test_the_posting_budget_keeps_the_most_selective_lists() -> None:
     assert matches and matches[0].entry.id == 3
 
 
+def _counting(matcher: Matcher) -> list[str]:
+    """Record each question the matcher really scores (not answered from its result cache)."""
+    scored: list[str] = []
+    search = matcher._search
+
+    def counted(text: str, limit: int) -> list[Match]:
+        scored.append(text)
+        return search(text, limit)
+
+    matcher._search = counted  # type: ignore[method-assign]
+    return scored
+
+
+def test_a_repeated_question_is_answered_from_the_result_cache() -> None:
+    cached, plain = Matcher(ENTRIES), Matcher(ENTRIES, result_cache=0)
+    scored = _counting(cached)
+    first = cached.search("第一次办护照需要什么？", 3)
+    # The same question up to spacing and punctuation is the same normalised text.
+    again = cached.search("第一次办护照 需要什么", 3)
+    assert scored == [cached.prepare("第一次办护照需要什么")]
+    assert again == first and again is not first  # a fresh list each time
+    expected = plain.search("第一次办护照需要什么", 3)
+    assert [(m.entry.id, m.score, m.signals) for m in first] == [
+        (m.entry.id, m.score, m.signals) for m in expected
+    ]
+    cached.search("第一次办护照需要什么", 1)  # another limit is another result
+    assert len(scored) == 2
+
+
+def test_the_result_cache_is_bounded_and_forgets_the_least_recent() -> None:
+    matcher = Matcher(ENTRIES, result_cache=2)
+    scored = _counting(matcher)
+    for question in ("护照怎么办", "社保记录怎么查", "护照怎么办", "违章在哪里查", "护照怎么办"):
+        matcher.search(question, 3)
+    # 护照 was asked again before 违章 came in, so 社保 was the one forgotten.
+    assert scored == [matcher.prepare(q) for q in ("护照怎么办", "社保记录怎么查", "违章在哪里查")]
+    assert len(matcher._results) == 2
+    matcher.search("社保记录怎么查", 3)
+    assert scored[-1] == matcher.prepare("社保记录怎么查")
+
+
+def test_without_a_result_cache_every_search_is_scored() -> None:
+    matcher = Matcher(ENTRIES, result_cache=0)
+    scored = _counting(matcher)
+    matcher.search("护照怎么办", 3)
+    matcher.search("护照怎么办", 3)
+    assert len(scored) == 2 and not matcher._results
+
+
 def test_shipped_content_beats_the_baselines_on_the_held_out_half() -> None:
     entries, synonyms, cases = load_shipped()
     ids = {e.question: e.id for e in entries}
