@@ -131,6 +131,8 @@ def test_the_default_jobs_on_the_demo_data(app: Flask, make_app: Any) -> None:
     from hotline.demo import seed_demo
     from tickets.models import Ticket
 
+    # The ``app`` fixture stays for its wipe of the test database before and after; the jobs run
+    # in an app on the same database with the model off.
     app = make_app(KNOWLEDGE_SEMANTIC="off")
     sessions = app.extensions["hotline_db"].session
     with sessions() as session:
