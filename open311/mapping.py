@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
 
-from directory.models import Category
+from directory.models import Category, Department
 from open311.models import Open311Request
 from tickets import public
 from tickets.models import KIND_LABELS, Kind, Stage, Ticket
@@ -44,13 +45,16 @@ def w3_datetime(moment: dt.datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def _name(category: Category, locale: str) -> str:
-    if not locale.startswith("zh") and category.name_en:
-        return category.name_en
-    return category.name
+    return public.localized(category.name, category.name_en, locale)
 
 
 def services(session: Session, locale: str) -> list[dict[str, Any]]:
-    categories = session.scalars(select(Category).where(Category.active).order_by(Category.id))
+    categories = session.scalars(
+        select(Category)
+        .where(Category.active)
+        .options(joinedload(Category.department))
+        .order_by(Category.id)
+    )
     return [service(category, locale) for category in categories]
 
 
@@ -135,7 +139,65 @@ def service_notice(kind: str) -> str:
     )
 
 
-def _scrub(text: str | None, ticket: Ticket) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """What a service request shows of a ticket, read as plain columns in one query (``listed``):
+    a list of a thousand tickets builds no ORM objects."""
+
+    number: str
+    kind: str
+    stage: str
+    description: str
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    contact_name: str | None
+    reply: str | None
+    handling_due: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    category_code: str | None
+    category_name: str | None
+    category_name_en: str | None
+    department_name: str | None
+    department_name_en: str | None
+    media_url: str | None
+
+
+def listed() -> Select[Unpack[tuple[Any, ...]]]:
+    """The columns of ``Listed``, from the tickets with their category, department and Open311
+    filing (for its photo) joined; the caller adds the conditions and the order."""
+    return (
+        select(
+            Ticket.number,
+            Ticket.kind,
+            Ticket.stage,
+            Ticket.description,
+            Ticket.address,
+            Ticket.latitude,
+            Ticket.longitude,
+            Ticket.contact_name,
+            Ticket.reply,
+            Ticket.handling_due,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Ticket.closed_at,
+            Category.code,
+            Category.name,
+            Category.name_en,
+            Department.name,
+            Department.name_en,
+            Open311Request.media_url,
+        )
+        .select_from(Ticket)
+        .outerjoin(Category, Category.id == Ticket.category_id)
+        .outerjoin(Department, Department.id == Ticket.department_id)
+        .outerjoin(Open311Request, Open311Request.ticket_id == Ticket.id)
+    )
+
+
+def _scrub(text: str | None, ticket: Listed) -> str | None:
     """``text`` without the ticket's contact data: mobile numbers and the contact's name masked."""
     if not text:
         return text
@@ -146,7 +208,7 @@ def _scrub(text: str | None, ticket: Ticket) -> str | None:
     return text
 
 
-def _expected(ticket: Ticket, zone: ZoneInfo) -> str | None:
+def _expected(ticket: Listed, zone: ZoneInfo) -> str | None:
     """The end of the handling deadline's day, while the department works on it."""
     if ticket.handling_due is None or ticket.stage not in (Stage.DEPT_REVIEW, Stage.HANDLING):
         return None
@@ -155,19 +217,25 @@ def _expected(ticket: Ticket, zone: ZoneInfo) -> str | None:
 
 
 def service_request(
-    ticket: Ticket, *, media_url: str | None, locale: str, zone: ZoneInfo
+    ticket: Listed, *, locale: str, zone: ZoneInfo, notices: Mapping[str, str], other: str
 ) -> dict[str, Any]:
+    """``notices``: each kind's service notice; ``other``: the name of the "other" service (a
+    long list translates each once, not once a ticket)."""
     closed = ticket.stage == Stage.CLOSED
-    category = ticket.category
+    department = ticket.department_name
     return {
         "service_request_id": ticket.number,
         "status": "closed" if closed else "open",
         "status_notes": _scrub(ticket.reply, ticket) if public.reply_visible(ticket) else None,
-        "service_name": _name(category, locale) if category is not None else gettext("Other"),
-        "service_code": category.code if category is not None else OTHER,
+        "service_name": other
+        if ticket.category_name is None
+        else public.localized(ticket.category_name, ticket.category_name_en, locale),
+        "service_code": ticket.category_code or OTHER,
         "description": _scrub(ticket.description, ticket),
-        "agency_responsible": public.department_name(ticket.department, locale),
-        "service_notice": None if closed else service_notice(ticket.kind),
+        "agency_responsible": None
+        if department is None
+        else public.localized(department, ticket.department_name_en, locale),
+        "service_notice": None if closed else notices[ticket.kind],
         "requested_datetime": w3_datetime(ticket.created_at, zone),
         "updated_datetime": w3_datetime(ticket.closed_at if closed else ticket.updated_at, zone),
         "expected_datetime": _expected(ticket, zone),
@@ -176,27 +244,16 @@ def service_request(
         "zipcode": None,
         "lat": ticket.latitude,
         "long": ticket.longitude,
-        "media_url": media_url,
+        "media_url": ticket.media_url,
     }
 
 
-def media_urls(session: Session, tickets: Iterable[Ticket]) -> dict[int, str]:
-    ids = [ticket.id for ticket in tickets]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Open311Request.ticket_id, Open311Request.media_url).where(
-            Open311Request.ticket_id.in_(ids), Open311Request.media_url.is_not(None)
-        )
-    )
-    return {ticket_id: url for ticket_id, url in rows if url is not None}
-
-
-def service_requests(
-    session: Session, tickets: Sequence[Ticket], *, locale: str, zone: ZoneInfo
-) -> list[dict[str, Any]]:
-    urls = media_urls(session, tickets)
+def service_requests(rows: Iterable[Any], *, locale: str, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Service requests of the rows of a ``listed`` query."""
+    tickets = [Listed(*row) for row in rows]
+    notices = {kind: service_notice(kind) for kind in {ticket.kind for ticket in tickets}}
+    other = gettext("Other")
     return [
-        service_request(ticket, media_url=urls.get(ticket.id), locale=locale, zone=zone)
+        service_request(ticket, locale=locale, zone=zone, notices=notices, other=other)
         for ticket in tickets
     ]

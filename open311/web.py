@@ -397,7 +397,7 @@ def _window() -> tuple[dt.datetime, dt.datetime]:
 @limited
 def list_requests(fmt: str) -> Any:
     numbers = [n[:20] for n in _listed("service_request_id")]
-    query = select(Ticket).where(Ticket.anonymous.is_(False))
+    query = mapping.listed().where(Ticket.anonymous.is_(False))
     if numbers:  # overrides every other argument
         query = query.where(Ticket.number.in_(numbers))
     else:
@@ -410,28 +410,24 @@ def list_requests(fmt: str) -> Any:
         elif statuses == {"closed"}:
             query = query.where(Ticket.stage == "closed")
         if codes:
-            ids = select(Category.id).where(Category.code.in_(codes))
-            condition: ColumnElement[bool] = Ticket.category_id.in_(ids)
+            condition: ColumnElement[bool] = Category.code.in_(codes)
             if mapping.OTHER in codes:
                 condition = or_(condition, Ticket.category_id.is_(None))
             query = query.where(condition)
     query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIMIT)
-    session = db_session()
-    tickets = list(session.scalars(query).unique())
-    body = mapping.service_requests(session, tickets, locale=current_locale(), zone=_zone())
+    rows = db_session().execute(query)
+    body = mapping.service_requests(rows, locale=current_locale(), zone=_zone())
     return render(fmt, "service_requests", body)
 
 
 @bp.get(f"/requests/<number>.{FMT}")
 @limited
 def get_request(number: str, fmt: str) -> Any:
-    session = db_session()
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.number == number[:20], Ticket.anonymous.is_(False))
-    )
-    if ticket is None:
+    query = mapping.listed().where(Ticket.number == number[:20], Ticket.anonymous.is_(False))
+    row = db_session().execute(query).first()
+    if row is None:
         raise NotFound(N_("service_request_id %(id)s was not found."), id=number[:20])
-    body = mapping.service_requests(session, [ticket], locale=current_locale(), zone=_zone())
+    body = mapping.service_requests([row], locale=current_locale(), zone=_zone())
     return render(fmt, "service_requests", body)
 
 

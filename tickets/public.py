@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import Session
@@ -103,17 +103,33 @@ def plain_stage(ticket: Ticket) -> str:
     return PLAIN_STAGES[ticket.stage_enum]
 
 
+def localized(name: str, name_en: str | None, locale: str | None) -> str:
+    """A directory name in ``locale``: the English one, where there is one, for every locale
+    but Chinese."""
+    if locale and not locale.startswith("zh") and name_en:
+        return name_en
+    return name
+
+
 def department_name(department: Department | None, locale: str | None) -> str | None:
     if department is None:
         return None
-    if locale and not locale.startswith("zh") and department.name_en:
-        return department.name_en
-    return department.name
+    return localized(department.name, department.name_en, locale)
 
 
-def reply_visible(ticket: Ticket) -> bool:
+def reply_visible(ticket: Ticket | Replied) -> bool:
     """The department's reply is shown once the hotline's reviewer has passed it."""
     return bool(ticket.reply) and ticket.stage in (Stage.CALLBACK, Stage.CLOSED)
+
+
+class Replied(Protocol):
+    """What ``reply_visible`` reads: a ticket, or a row of a ticket's columns."""
+
+    @property
+    def reply(self) -> str | None: ...
+
+    @property
+    def stage(self) -> str: ...
 
 
 def public_timeline(
