@@ -33,7 +33,7 @@ from delivery.models import OutboxMessage
 from delivery.outbox import enqueue_message
 from directory.citizens import mark_reachable, mark_unreachable
 from wechat.channel import CHANNEL
-from wechat.choices import answer, render
+from wechat.choices import answer, numbered, render
 from wechat.messages import LATE_REPLY
 from wechat.protocol import Incoming
 
@@ -145,8 +145,9 @@ def _inbound(
 
     kind = incoming.kind
     if kind == "text":
-        text = answer(incoming.content or "", _last_replies(session, incoming.sender))
-        return inbound(text=text)
+        content = incoming.content or ""
+        previous = _last_replies(session, incoming.sender) if numbered(content) else []
+        return inbound(text=answer(content, previous))
     if kind == "voice":
         if incoming.recognition and incoming.recognition.strip():
             return inbound(voice_text=incoming.recognition.strip())

@@ -59,9 +59,19 @@ def render(replies: Sequence[Reply]) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip(_TRIM)
+
+
+def numbered(text: str) -> bool:
+    """Whether ``text`` is a number, which could answer the numbered choices of a reply (the
+    only texts for which the previous replies need to be read)."""
+    return _DIGITS.fullmatch(_key(text)) is not None
+
+
 def answer(text: str, previous: Sequence[Reply]) -> str:
     """The citizen's text, or the value of the choice whose number they sent."""
-    key = unicodedata.normalize("NFKC", text or "").strip(_TRIM)
+    key = _key(text)
     choices = active_choices(previous)
     if not choices or not _DIGITS.fullmatch(key):
         return text

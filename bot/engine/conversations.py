@@ -79,7 +79,10 @@ def add_message(
     reply_to_id: int | None = None,
     staff_id: int | None = None,
     data: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> ChatMessage:
+    """``flush=False``: the caller flushes (several messages at once, in one statement), and the
+    message has no id until then."""
     message = ChatMessage(
         conversation_id=conversation.id,
         handoff_id=conversation.handoff_id,
@@ -94,7 +97,8 @@ def add_message(
     )
     session.add(message)
     conversation.updated_at = message.created_at
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

@@ -84,6 +84,7 @@ def handle_message(
             reply.text,
             choices=reply.choices,
             reply_to_id=inbound.id,
+            flush=False,
         )
     session.flush()
     return turn.replies
