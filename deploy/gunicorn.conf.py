@@ -22,8 +22,11 @@ graceful_timeout = 20
 keepalive = 5  # nginx keeps upstream connections open (keepalive in the upstream block)
 # Replace workers now and then so a slow leak never grows without bound; the jitter keeps the
 # workers of one instance from restarting together.
-max_requests = int(os.environ.get("HOTLINE_MAX_REQUESTS", "20000"))
-max_requests_jitter = 2000
+# A worker is replaced after this many requests (a guard against slow leaks). Each replacement
+# closes that worker's keep-alive connections, and a request nginx writes into one at that
+# moment fails (a GET is retried on the other instance; a POST is not): rare, not per minute.
+max_requests = int(os.environ.get("HOTLINE_MAX_REQUESTS", "200000"))
+max_requests_jitter = 20000
 accesslog = os.environ.get("HOTLINE_ACCESS_LOG") or None  # nginx keeps the access log
 errorlog = "-"
 loglevel = os.environ.get("HOTLINE_LOG_LEVEL", "info")

@@ -416,6 +416,13 @@ def main() -> None:
     )
     results["faq in the mix"] = faq
     print(json.dumps(results, ensure_ascii=False, indent=2))
+    failed = {
+        name: count
+        for name, count in (("bare", results["bare"]["errors"]), ("faq alone", alone["errors"]))
+        if count
+    }
+    if failed:  # an error answers fast: a rate with errors is no rate to compare
+        raise SystemExit(f"errors in the comparison runs, the share of bare is void: {failed}")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,10 @@ def _nginx(state: dict[str, Any]) -> None:
         (RUN / folder).mkdir(parents=True, exist_ok=True)
     template = (ROOT / "deploy" / "nginx.conf.template").read_text()
     upstreams = "\n".join(
-        f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+        # Three failures before an instance is left alone for 5 s: a single reset (a worker
+        # recycled after max_requests closes its connections) must not take a whole instance,
+        # or both, out of the rotation.
+        f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;"
         for port in APP_PORTS.values()
     )
     conf = template.format(
