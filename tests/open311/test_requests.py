@@ -7,12 +7,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from core import clock
 from delivery.models import OutboxMessage
 from directory.access import SYSTEM
 from directory.api_keys import create_api_key
+from directory.models import Category
 from open311.models import Open311Request
 from tests.conftest import at
 from tests.open311.conftest import BASE, VALID_FORM
@@ -341,3 +342,54 @@ def test_tokens_are_per_key_and_hide_anonymous_reports_from_others(
     assert found("") == [mine]  # the anonymous report is not shown without its own key
     assert found(f"?api_key={api_key}") == [mine]
     assert found(f"?api_key={other}") == [theirs]
+
+
+def _statements(app: Any, client: Any, url: str) -> tuple[int, Any]:
+    engine = app.extensions["hotline_db"].engine
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return len(statements), response.get_json()
+
+
+def test_lists_read_in_as_many_statements_for_fifty_tickets_as_for_two(
+    app: Any, make_ticket: Any, client: Any, db: Any, departments: Any
+) -> None:
+    """Category, department and photo come joined (no query per ticket, as in the list of a
+    thousand); each ticket keeps its own service, agency and notice."""
+    gas = db.scalar(select(Category).where(Category.code == "gas"))
+    assert gas is not None
+    handler = departments["chengguan"]  # make_ticket's department, not the category's usual one
+    for n in range(2):
+        ticket = make_ticket("handling", kind="complaint" if n else "consultation")
+        ticket.category_id = gas.id
+    db.commit()
+    few, listed = _statements(app, client, f"{BASE}/requests.json?service_code=gas")
+    assert len(listed) == 2
+    assert {r["service_name"] for r in listed} == {gas.name}
+    assert {r["agency_responsible"] for r in listed} == {handler.name}
+    assert len({r["service_notice"] for r in listed}) == 2  # one per kind
+    for _ in range(48):
+        make_ticket("submitted").category_id = gas.id
+    db.commit()
+    many, listed = _statements(app, client, f"{BASE}/requests.json?service_code=gas")
+    assert len(listed) == 50 and many == few
+    english, listed = _statements(app, client, f"{BASE}/requests.json?service_code=gas&lang=en")
+    assert english == few
+    assert {r["service_name"] for r in listed} == {gas.name_en or gas.name}
+    agencies = {r["agency_responsible"] for r in listed}
+    assert agencies == {handler.name_en or handler.name, None}  # submitted: not dispatched yet
+
+
+def test_services_read_their_departments_with_them(app: Any, client: Any, departments: Any) -> None:
+    count, services = _statements(app, client, f"{BASE}/services.json")
+    assert len(services) > 10 and count <= 2
+    assert all(s["group"] for s in services if s["service_code"] != "other")
