@@ -255,7 +255,7 @@ def submit_ticket(
             raise ValidationError({"category": N_("Choose a category from the list.")})
     now = clock.now()
     ticket = Ticket(
-        number=next_ticket_number(session, local_today(session)),
+        number=next_ticket_number(session, local_today(session), at_once=True),
         query_code=new_query_code(),
         kind=clean.kind,
         category_id=category.id if category else None,

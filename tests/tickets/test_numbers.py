@@ -95,3 +95,37 @@ def test_concurrent_submissions_on_sqlite_are_serialised(app, departments, diale
     with database.session() as session:
         numbers = session.scalars(select(Ticket.number)).all()
     assert len(numbers) == 40 == len(set(numbers))
+
+
+def test_a_submission_does_not_hold_the_days_counter_until_it_commits(
+    app, departments, dialect
+) -> None:
+    """On PostgreSQL the number is taken in a transaction of its own: a second submission goes
+    through while the first is still open, and the first, rolled back, leaves a gap."""
+    if dialect != "postgresql":
+        pytest.skip("SQLite holds one write lock for the whole transaction by design")
+    database = app.extensions["hotline_db"]
+    first = database.session()
+    done = threading.Event()
+    second_number: list[str] = []
+
+    def second() -> None:
+        with database.session() as session:
+            second_number.append(_submit(session).number)
+            session.commit()
+        done.set()
+
+    try:
+        with clock.frozen(at(2026, 11, 23, 10)):
+            first_number = _submit(first).number
+            thread = threading.Thread(target=second)
+            thread.start()
+            finished = done.wait(timeout=10)
+    finally:
+        first.rollback()
+        first.close()
+    thread.join()
+    assert finished, "the second submission waited for the first to end"
+    assert first_number == "261123000001" and second_number == ["261123000002"]
+    with database.session() as session:
+        assert session.scalars(select(Ticket.number)).all() == ["261123000002"]
