@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
@@ -165,7 +165,7 @@ class Listed:
     media_url: str | None
 
 
-def listed() -> Select[Unpack[tuple[Any, ...]]]:
+def listed() -> Select[*tuple[Any, ...]]:
     """The columns of ``Listed``, from the tickets with their category, department and Open311
     filing (for its photo) joined; the caller adds the conditions and the order."""
     return (
