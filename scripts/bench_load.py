@@ -118,7 +118,9 @@ class Load:
                     "kind": "complaint",
                     "title": "噪音扰民",
                     "description": f"楼下商铺晚上十一点后还在放很大声的音乐（压测 {key}）",
-                    "phone": "13800138000",
+                    # each virtual citizen their own mobile: one number for all would queue every
+                    # submission on that one citizen's identity row
+                    "phone": f"1380{user:07d}",
                 }
                 async with http.post(
                     f"{base}/api/v1/tickets", json=body, headers={"Idempotency-Key": key}
