@@ -10,6 +10,7 @@ from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
@@ -49,14 +50,24 @@ def init_db_session(app: Flask) -> None:
     @app.after_request
     def _commit(response: Any) -> Any:
         session: Session | None = g.pop("db_session", None)
-        if session is not None:
-            try:
-                if response.status_code < 400 or g.get("commit_on_error"):
-                    session.commit()
-                else:
-                    session.rollback()
-            finally:
-                session.close()
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400 or g.get("commit_on_error"):
+                session.commit()
+            else:
+                session.rollback()
+        except OperationalError as error:
+            # The database went away at COMMIT (a restart, a failover). An exception raised
+            # here would bypass the error handlers and be a bare 500; answer what a failure
+            # inside the view answers (a 503 to retry), through the response hooks again. A
+            # retry is safe: what citizens submit carries an idempotency key.
+            session.rollback()
+            return current_app.process_response(
+                current_app.make_response(current_app.handle_user_exception(error))
+            )
+        finally:
+            session.close()
         return response
 
     @app.teardown_request

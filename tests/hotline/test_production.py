@@ -172,3 +172,42 @@ def test_a_database_that_went_away_is_a_503_to_retry_not_a_500(
     message = response.get_json()["error"] if json else body
     assert "服务暂时不可用" in message
     assert "Traceback" not in body
+
+
+def test_a_database_gone_at_commit_is_a_503_and_the_retry_makes_one_ticket(
+    app: Flask, make_app: Callable[..., Flask], db: Any
+) -> None:
+    """The commit happens after the view, in a response hook, where an exception would bypass
+    the error handlers and be a bare 500 (PostgreSQL restarted under the fault load did that)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    served = make_app(PROPAGATE_UNEXPECTED=False)
+    sessions = served.extensions["hotline_db"].sessionmaker
+
+    state = {"view done": False, "failed once": False}
+
+    @served.after_request  # runs before the committing hook (hooks run in reverse order)
+    def view_done(response: Any) -> Any:
+        state["view done"] = True
+        return response
+
+    def gone(_session: Any) -> None:
+        if state["view done"] and not state["failed once"]:
+            state["failed once"] = True
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    body = {"kind": "complaint", "description": "路灯坏了一周，晚上很黑", "phone": "13800138000"}
+    headers = {"Idempotency-Key": "commit-gone-1"}
+    event.listen(sessions, "before_commit", gone)
+    first = served.test_client().post("/api/v1/tickets", json=body, headers=headers)
+    assert first.status_code == 503
+    assert first.headers["Retry-After"] == "1"
+    assert first.headers["X-Content-Type-Options"] == "nosniff"  # the response hooks ran on it
+    assert "服务暂时不可用" in first.get_json()["error"]
+    db.rollback()
+    assert db.query(Ticket).count() == 0
+    again = served.test_client().post("/api/v1/tickets", json=body, headers=headers)
+    assert again.status_code == 201
+    db.rollback()
+    assert db.query(Ticket).count() == 1
