@@ -27,30 +27,41 @@ def enqueue_message(
     locale: str = "zh_CN",
     ticket_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue one message; a second call with the same key returns the first message."""
-    existing = session.scalar(
-        select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
-    )
-    if existing is not None:
-        return existing
+    """Queue one message; a second call with the same key returns the first message.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING: a new key (nearly every call) costs one
+    statement, and a key already queued, by this transaction or a concurrent one, inserts
+    nothing and reads the first message."""
     now = clock.now()
-    message = OutboxMessage(
-        idempotency_key=idempotency_key,
-        audience=audience,
-        channel=channel,
-        recipient=recipient,
-        template=template,
-        params=params or {},
-        locale=locale,
-        ticket_id=ticket_id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    statement = (
+        _insert_for(session)(OutboxMessage)
+        .values(
+            idempotency_key=idempotency_key,
+            audience=audience,
+            channel=channel,
+            recipient=recipient,
+            template=template,
+            params=params or {},
+            locale=locale,
+            ticket_id=ticket_id,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage)
     )
-    session.add(message)
-    session.flush()
+    message = session.scalar(statement)
+    if message is None:  # the key is taken: its row exists (committed, or this transaction's)
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+        ).one()
     return message
+
+
+def _insert_for(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def enqueue_selected(
@@ -90,10 +101,8 @@ def enqueue_selected(
         "next_attempt_at": now,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_for(OutboxMessage)
+        _insert_for(session)(OutboxMessage)
         .from_select(list(values), source.with_only_columns(*values.values()))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import clock
 from directory.models import ChannelIdentity, Citizen
+
+# How stale ``last_seen_at`` may get before a message writes it again. Every message of a busy
+# citizen updating their identity row would be a write (and a row lock) per message for nothing:
+# the reply windows it opens are hours long, and a window read from a time up to a minute early
+# closes up to a minute early, never late.
+SEEN_EVERY = dt.timedelta(minutes=1)
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> ChannelIdentity | None:
@@ -27,12 +35,15 @@ def get_or_create_citizen(
     phone: str | None = None,
 ) -> Citizen:
     """The citizen behind a channel identity, created on first contact."""
-    identity = find_identity(session, channel, external_id)
-    now = clock.now()
+    identity = session.scalar(
+        select(ChannelIdentity)
+        .options(joinedload(ChannelIdentity.citizen))
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+    )
     if identity is None:
         identity = _create_identity(session, channel, external_id)
     else:
-        identity.last_seen_at = now
+        seen(identity, clock.now())
     citizen = identity.citizen
     if name and not citizen.name:
         citizen.name = name
@@ -53,7 +64,7 @@ def _create_identity(session: Session, channel: str, external_id: str) -> Channe
             session.add(citizen)
             session.flush()
             identity = ChannelIdentity(
-                citizen_id=citizen.id,
+                citizen=citizen,
                 channel=channel,
                 external_id=external_id,
                 created_at=now,
@@ -65,9 +76,22 @@ def _create_identity(session: Session, channel: str, external_id: str) -> Channe
         found = find_identity(session, channel, external_id)
         if found is None:
             raise
-        found.last_seen_at = now
+        seen(found, now)
         return found
     return identity
+
+
+def seen(identity: ChannelIdentity, now: dt.datetime) -> None:
+    """The citizen was heard from at ``now``: ``last_seen_at`` moves when it is older than
+    :data:`SEEN_EVERY`, or when it is not after their unsubscribing (a reachable citizen must
+    read as reachable at once)."""
+    last = identity.last_seen_at
+    if (
+        last is None
+        or now - last >= SEEN_EVERY
+        or (identity.unreachable_at is not None and last <= identity.unreachable_at)
+    ):
+        identity.last_seen_at = now
 
 
 def submitting_citizen(
@@ -108,7 +132,7 @@ def mark_reachable(session: Session, channel: str, external_id: str) -> None:
     identity = find_identity(session, channel, external_id)
     if identity is None:
         return
-    identity.last_seen_at = clock.now()
+    seen(identity, clock.now())
     identity.unreachable_at = None
     session.flush()
 

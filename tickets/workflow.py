@@ -144,8 +144,11 @@ def _record(
     data: dict[str, Any] | None = None,
     due_date: dt.date | None = None,
     clock_start: dt.date | None = None,
+    at: dt.datetime | None = None,
 ) -> TicketEvent:
-    now = clock.now()
+    """The event of ``action``, at ``at`` (the caller's moment: a ticket created then is not
+    updated again for its first event), else now."""
+    now = at or clock.now()
     ticket.updated_at = now
     event = TicketEvent(
         ticket_id=ticket.id,
@@ -293,7 +296,7 @@ def submit_ticket(
     else:
         session.add(ticket)
         session.flush()
-    _record(session, ticket, "submit", actor=actor, from_stage=None)
+    _record(session, ticket, "submit", actor=actor, from_stage=None, at=now)
     if clean.media:
         add_media(session, ticket, clean.media)
     return ticket

@@ -38,6 +38,41 @@ def test_enqueue_with_the_same_key_returns_the_first_message(db: Session) -> Non
     assert first.created_at.tzinfo is not None and first.next_attempt_at == first.created_at
 
 
+def test_a_new_key_is_one_statement_and_a_taken_one_changes_nothing(db: Session) -> None:
+    """Every submission and notice queues messages: a new key costs one INSERT (no SELECT
+    first); a key already queued, here or by a concurrent transaction, keeps its first message
+    as it was."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        first = enqueue_message(
+            db, idempotency_key="k2", audience="citizen", channel="web", recipient="A", template="x"
+        )
+        assert len(statements) == 1 and statements[0].startswith("INSERT"), statements
+        again = enqueue_message(
+            db, idempotency_key="k2", audience="staff", channel="sms", recipient="B", template="y"
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    db.commit()
+    assert again.id == first.id
+    assert (again.audience, again.channel, again.recipient, again.template) == (
+        "citizen",
+        "web",
+        "A",
+        "x",
+    )
+    assert _count(db, idempotency_key="k2") == 1
+
+
 def test_a_rolled_back_change_leaves_no_message_and_its_retry_one(
     db: Session,
     make_ticket: Callable[..., Ticket],

@@ -129,3 +129,25 @@ def test_a_submission_does_not_hold_the_days_counter_until_it_commits(
     assert first_number == "261123000001" and second_number == ["261123000002"]
     with database.session() as session:
         assert session.scalars(select(Ticket.number)).all() == ["261123000002"]
+
+
+def test_a_submission_writes_its_ticket_once(db, departments) -> None:
+    """The ticket is inserted with its first event's moment: no UPDATE of the row just written
+    (the clock runs here, as in production, so a second moment would differ)."""
+    from sqlalchemy import event
+
+    updates: list[str] = []
+
+    def before(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        ticket = _submit(db)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    db.commit()
+    assert updates == []
+    assert ticket.updated_at == ticket.created_at == ticket.events[0].at
