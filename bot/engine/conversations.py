@@ -80,9 +80,11 @@ def add_message(
     staff_id: int | None = None,
     data: dict[str, Any] | None = None,
     flush: bool = True,
+    touch: bool = True,
 ) -> ChatMessage:
     """``flush=False``: the caller flushes (several messages at once, in one statement), and the
-    message has no id until then."""
+    message has no id until then. ``touch=False``: the caller moves ``conversation.updated_at``
+    itself (a turn writes the conversation row once, at its end)."""
     message = ChatMessage(
         conversation_id=conversation.id,
         handoff_id=conversation.handoff_id,
@@ -96,7 +98,8 @@ def add_message(
         created_at=clock.now(),
     )
     session.add(message)
-    conversation.updated_at = message.created_at
+    if touch:
+        conversation.updated_at = message.created_at
     if flush:
         session.flush()
     return message

@@ -73,6 +73,7 @@ def handle_message(
         _stored_text(message, text),
         external_id=message.message_id,
         data=_attachments(message),
+        touch=False,
     )
     turn = Turn(session, conversation, message, config, text)
     _respond(turn)
@@ -85,7 +86,10 @@ def handle_message(
             choices=reply.choices,
             reply_to_id=inbound.id,
             flush=False,
+            touch=False,
         )
+    # the conversation row written once for the turn: its state, its data and this
+    conversation.updated_at = clock.now()
     session.flush()
     return turn.replies
 
@@ -494,6 +498,14 @@ def start_conversation(
         )
         _help(turn)
         for reply in turn.replies:
-            add_message(session, conversation, Sender.BOT, reply.text, choices=reply.choices)
+            add_message(
+                session,
+                conversation,
+                Sender.BOT,
+                reply.text,
+                choices=reply.choices,
+                flush=False,
+                touch=False,  # the welcome of a conversation without messages: no news
+            )
     session.flush()
     return conversation
