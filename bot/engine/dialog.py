@@ -77,21 +77,32 @@ def handle_message(
     )
     turn = Turn(session, conversation, message, config, text)
     _respond(turn)
-    for reply in turn.replies:
+    _add_replies(session, conversation, turn.replies, reply_to_id=inbound.id)
+    # the conversation row written once for the turn: its state, its data and this
+    conversation.updated_at = clock.now()
+    session.flush()
+    return turn.replies
+
+
+def _add_replies(
+    session: Session,
+    conversation: Conversation,
+    replies: list[Reply],
+    *,
+    reply_to_id: int | None = None,
+) -> None:
+    """The bot's replies, inserted together at the next flush; the caller moves updated_at."""
+    for reply in replies:
         add_message(
             session,
             conversation,
             Sender.BOT,
             reply.text,
             choices=reply.choices,
-            reply_to_id=inbound.id,
+            reply_to_id=reply_to_id,
             flush=False,
             touch=False,
         )
-    # the conversation row written once for the turn: its state, its data and this
-    conversation.updated_at = clock.now()
-    session.flush()
-    return turn.replies
 
 
 def _stored_text(message: InboundMessage, text: str) -> str:
@@ -497,15 +508,7 @@ def start_conversation(
             "",
         )
         _help(turn)
-        for reply in turn.replies:
-            add_message(
-                session,
-                conversation,
-                Sender.BOT,
-                reply.text,
-                choices=reply.choices,
-                flush=False,
-                touch=False,  # the welcome of a conversation without messages: no news
-            )
+        # the welcome of a conversation without messages: no news, updated_at stays
+        _add_replies(session, conversation, turn.replies)
     session.flush()
     return conversation

@@ -8,31 +8,23 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.engine import InboundMessage, handle_message
 from bot.engine.dialog import start_conversation
 from bot.engine.models import ChatMessage, Conversation
+from tests.statements import recorded
 
 CONFIG = {"TIMEZONE": "Asia/Shanghai", "CHAT_STAFFED_HOURS": "00:00-24:00"}
 _ids = itertools.count(1)
 
 
 def _writes(db: Session, action: Any) -> list[str]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            statements.append(" ".join(statement.split()[:3]))
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    """The INSERT and UPDATE statements ``action`` sends, by their first three words."""
+    with recorded(db.get_bind(), "INSERT", "UPDATE") as statements:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return statements
+    return [" ".join(statement.split()[:3]) for statement in statements]
 
 
 def _say(db: Session, user: str, text: str) -> Any:

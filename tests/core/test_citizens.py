@@ -5,30 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event
-
 from core import clock
 from directory.citizens import SEEN_EVERY, get_or_create_citizen, mark_reachable, mark_unreachable
 from directory.models import ChannelIdentity
+from tests.statements import recorded
 
 START = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
 
 
 def _writes(db: Any, action: Any) -> list[str]:
     """The INSERT and UPDATE statements ``action`` sends."""
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            statements.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with recorded(db.get_bind(), "INSERT", "UPDATE") as statements:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     return statements
+
+
+def _at(seconds: int, action: Any, db: Any, openid: str) -> None:
+    """``action`` for a WeChat citizen, ``seconds`` after START, committed."""
+    with clock.frozen(START + dt.timedelta(seconds=seconds)):
+        action(db, "wechat", openid)
+        db.commit()
 
 
 def _identity(db: Any, external_id: str) -> ChannelIdentity:
@@ -58,27 +54,15 @@ def test_messages_within_a_minute_leave_the_identity_row_alone(app: Any, db: Any
 def test_a_citizen_who_writes_after_unsubscribing_is_reachable_at_once(app: Any, db: Any) -> None:
     """Seconds after an unsubscribe (the outbox stops) the citizen subscribes and writes again:
     last_seen_at must move past the unsubscribe whatever its age."""
-    with clock.frozen(START):
-        get_or_create_citizen(db, "wechat", "o-back")
-        db.commit()
-    with clock.frozen(START + dt.timedelta(seconds=5)):
-        mark_unreachable(db, "wechat", "o-back")
-        db.commit()
-    with clock.frozen(START + dt.timedelta(seconds=10)):
-        get_or_create_citizen(db, "wechat", "o-back")
-        db.commit()
+    _at(0, get_or_create_citizen, db, "o-back")
+    _at(5, mark_unreachable, db, "o-back")
+    _at(10, get_or_create_citizen, db, "o-back")
     identity = _identity(db, "o-back")
     assert identity.last_seen_at == START + dt.timedelta(seconds=10)
     assert identity.last_seen_at > identity.unreachable_at  # type: ignore[operator]
-    with clock.frozen(START):
-        get_or_create_citizen(db, "wechat", "o-resubscribed")
-        db.commit()
-    with clock.frozen(START + dt.timedelta(seconds=5)):
-        mark_unreachable(db, "wechat", "o-resubscribed")
-        db.commit()
-    with clock.frozen(START + dt.timedelta(seconds=8)):
-        mark_reachable(db, "wechat", "o-resubscribed")  # the subscribe event
-        db.commit()
+    _at(0, get_or_create_citizen, db, "o-resubscribed")
+    _at(5, mark_unreachable, db, "o-resubscribed")
+    _at(8, mark_reachable, db, "o-resubscribed")  # the subscribe event
     identity = _identity(db, "o-resubscribed")
     assert identity.unreachable_at is None
     assert identity.last_seen_at == START + dt.timedelta(seconds=8)
@@ -90,19 +74,11 @@ def test_the_citizen_comes_with_the_identity(app: Any, db: Any) -> None:
         get_or_create_citizen(db, "wechat", "o-joined", name="王五")
         db.commit()
     db.expunge_all()
-    selects: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        with clock.frozen(START + dt.timedelta(seconds=30)):
-            citizen = get_or_create_citizen(db, "wechat", "o-joined")
-            name = citizen.name
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    with (
+        recorded(db.get_bind(), "SELECT") as selects,
+        clock.frozen(START + dt.timedelta(seconds=30)),
+    ):
+        citizen = get_or_create_citizen(db, "wechat", "o-joined")
+        name = citizen.name
     assert name == "王五"
     assert len(selects) == 1, selects

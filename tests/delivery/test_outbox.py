@@ -42,17 +42,9 @@ def test_a_new_key_is_one_statement_and_a_taken_one_changes_nothing(db: Session)
     """Every submission and notice queues messages: a new key costs one INSERT (no SELECT
     first); a key already queued, here or by a concurrent transaction, keeps its first message
     as it was."""
-    from sqlalchemy import event
+    from tests.statements import recorded
 
-    statements: list[str] = []
-
-    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with recorded(db.get_bind(), "SELECT", "INSERT", "UPDATE") as statements:
         first = enqueue_message(
             db, idempotency_key="k2", audience="citizen", channel="web", recipient="A", template="x"
         )
@@ -60,8 +52,6 @@ def test_a_new_key_is_one_statement_and_a_taken_one_changes_nothing(db: Session)
         again = enqueue_message(
             db, idempotency_key="k2", audience="staff", channel="sms", recipient="B", template="y"
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     db.commit()
     assert again.id == first.id
     assert (again.audience, again.channel, again.recipient, again.template) == (

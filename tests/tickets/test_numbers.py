@@ -134,20 +134,10 @@ def test_a_submission_does_not_hold_the_days_counter_until_it_commits(
 def test_a_submission_writes_its_ticket_once(db, departments) -> None:
     """The ticket is inserted with its first event's moment: no UPDATE of the row just written
     (the clock runs here, as in production, so a second moment would differ)."""
-    from sqlalchemy import event
+    from tests.statements import recorded
 
-    updates: list[str] = []
-
-    def before(conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            updates.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with recorded(db.get_bind(), "UPDATE") as updates:
         ticket = _submit(db)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     db.commit()
     assert updates == []
     assert ticket.updated_at == ticket.created_at == ticket.events[0].at
