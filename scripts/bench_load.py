@@ -154,13 +154,18 @@ class Load:
                     status = r.status
             elif kind == "web_chat":
                 async with http.post(f"{base}/api/v1/chat/start", json={}) as r:
-                    await r.read()
+                    started_chat = await r.json() if r.status == 200 else {}
                     status = r.status
                 if status == 200:
-                    async with http.post(
-                        f"{base}/api/v1/chat/send",
-                        json={"text": random.choice(self.asks), "client_id": uuid.uuid4().hex},
-                    ) as r:
+                    # as the page's widget does: ask only for what came after the last message
+                    # it shows (a returning citizen's start still reads the history)
+                    shown = max((m["id"] for m in started_chat["messages"]), default=0)
+                    body = {
+                        "text": random.choice(self.asks),
+                        "client_id": uuid.uuid4().hex,
+                        "after": shown,
+                    }
+                    async with http.post(f"{base}/api/v1/chat/send", json=body) as r:
                         await r.read()
                         status = r.status
             else:  # open311_read

@@ -17,7 +17,8 @@ from delivery.outbox import enqueue_message
 from directory.citizens import get_or_create_citizen
 
 
-def _locked(session: Session, channel: str, user_id: str) -> Conversation | None:
+def locked_conversation(session: Session, channel: str, user_id: str) -> Conversation | None:
+    """The conversation of one channel identity, locked for this transaction, or None."""
     # FOR UPDATE is a row lock on PostgreSQL; SQLite ignores it, and there every transaction
     # already holds the database's write lock from BEGIN IMMEDIATE (core.db).
     return session.scalar(
@@ -39,7 +40,7 @@ def open_conversation(
 ) -> Conversation:
     """The conversation of one channel identity, locked for this transaction; created on first
     contact (two processes creating it at once: the unique constraint lets one in)."""
-    conversation = _locked(session, channel, user_id)
+    conversation = locked_conversation(session, channel, user_id)
     if conversation is not None:
         return conversation
     now = clock.now()
@@ -61,7 +62,7 @@ def open_conversation(
             session.add(conversation)
             session.flush()
     except IntegrityError:
-        existing = _locked(session, channel, user_id)
+        existing = locked_conversation(session, channel, user_id)
         if existing is None:
             raise
         return existing

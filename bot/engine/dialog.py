@@ -47,18 +47,25 @@ MISSES_BEFORE_HANDOFF = 2
 
 
 def handle_message(
-    session: Session, message: InboundMessage, *, config: Mapping[str, Any]
+    session: Session,
+    message: InboundMessage,
+    *,
+    config: Mapping[str, Any],
+    locked: Conversation | None = None,
 ) -> list[Reply]:
     """Answer one inbound message. Flushes, never commits: the channel's entry point commits.
 
     The conversation row is locked for the transaction, so two processes handling two messages
     of one conversation take turns; a message id seen before gets the replies it got then.
-    Text with NUL or a lone surrogate is refused whole (``core.inputs.BadInput``)."""
+    ``locked``: the message's conversation, already locked by the caller
+    (``locked_conversation``), so it is not read twice. Text with NUL or a lone surrogate is
+    refused whole (``core.inputs.BadInput``)."""
     check_text(message.channel, message.user_id, message.message_id, message.text)
     check_text(message.voice_text, message.image, message.locale)
-    conversation = open_conversation(
+    conversation = locked or open_conversation(
         session, message.channel, message.user_id, locale=message.locale
     )
+    assert (conversation.channel, conversation.user_id) == (message.channel, message.user_id)
     if message.locale and message.locale != conversation.locale:
         conversation.locale = message.locale
     earlier = replies_to(session, conversation, message.message_id)

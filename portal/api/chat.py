@@ -16,7 +16,7 @@ from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.engine import InboundMessage, Location, handle_message, start_conversation
-from bot.engine.conversations import find_conversation, messages_after
+from bot.engine.conversations import find_conversation, locked_conversation, messages_after
 from bot.engine.models import ChatMessage, Conversation, Handoff
 from core.inputs import optional_id
 from core.web import current_locale, db_session, limiter
@@ -72,9 +72,11 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _conversation() -> Conversation:
+def _conversation(*, lock: bool = False) -> Conversation:
+    """The chat of the cookie's token; ``lock``: locked for the transaction (a turn)."""
     token = _chat_token()
-    conversation = find_conversation(db_session(), CHANNEL, _user_id(token)) if token else None
+    find = locked_conversation if lock else find_conversation
+    conversation = find(db_session(), CHANNEL, _user_id(token)) if token else None
     if conversation is None:
         raise ChatRequestError(401, gettext("The chat has expired. Please reload the page."))
     return conversation
@@ -155,7 +157,7 @@ def _location(raw: Any) -> Location | None:
 @limiter.limit("30 per minute", key_func=_rate_key)
 def chat_send() -> Any:
     body = _json_body()
-    conversation = _conversation()
+    conversation = _conversation(lock=True)
     text = body.get("text", "")
     client_id = body.get("client_id")
     if not isinstance(text, str) or not isinstance(client_id, str) or not client_id:
@@ -180,6 +182,7 @@ def chat_send() -> Any:
             locale=current_locale(),
         ),
         config=current_app.config,
+        locked=conversation,
     )
     return jsonify(_state(conversation, after))
 

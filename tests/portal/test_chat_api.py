@@ -123,3 +123,15 @@ def test_send_is_rate_limited(app: Flask, test_config: dict[str, Any]) -> None:
     finally:
         limited.extensions["hotline_db"].dispose()
     assert codes[:30] == [200] * 30 and codes[-1] == 429
+
+
+def test_a_send_reads_its_conversation_once_and_locked(client: FlaskClient, app: Flask) -> None:
+    """The send finds the cookie's chat with the turn's lock: one read of the conversation row,
+    not a plain read and then a locked one."""
+    from tests.statements import recorded
+
+    first = _start(client)["messages"][-1]["id"]
+    with recorded(app.extensions["hotline_db"].engine, "SELECT") as selects:
+        assert _send(client, "你好", "c-once", after=first).status_code == 200
+    reads = [s for s in selects if "FROM chat_conversations" in " ".join(s.split())]
+    assert len(reads) == 1, reads
