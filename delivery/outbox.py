@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, func, literal, select, type_coerce, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.db import JSONType, UTCDateTime
+from core.db import JSONType, UTCDateTime, insert_for
 from core.errors import Conflict, NotFound
 from core.i18n import N_
 from delivery.models import OutboxMessage, OutboxStatus
@@ -34,7 +33,7 @@ def enqueue_message(
     nothing and reads the first message."""
     now = clock.now()
     statement = (
-        _insert_for(session)(OutboxMessage)
+        insert_for(session)(OutboxMessage)
         .values(
             idempotency_key=idempotency_key,
             audience=audience,
@@ -58,10 +57,6 @@ def enqueue_message(
             select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
         ).one()
     return message
-
-
-def _insert_for(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def enqueue_selected(
@@ -102,7 +97,7 @@ def enqueue_selected(
         "created_at": now,
     }
     statement = (
-        _insert_for(session)(OutboxMessage)
+        insert_for(session)(OutboxMessage)
         .from_select(list(values), source.with_only_columns(*values.values()))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )

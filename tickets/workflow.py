@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.db import session_timezone
+from core.db import insert_for, session_timezone
 from core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from core.i18n import N_
 from directory.models import Category, Citizen, Department
@@ -257,43 +256,44 @@ def submit_ticket(
         if category is None:
             raise ValidationError({"category": N_("Choose a category from the list.")})
     now = clock.now()
-    ticket = Ticket(
-        number=next_ticket_number(session, local_today(session), at_once=True),
-        query_code=new_query_code(),
-        kind=clean.kind,
-        category_id=category.id if category else None,
-        title=clean.title or "",
-        description=clean.description,
-        address=clean.address,
-        latitude=clean.latitude,
-        longitude=clean.longitude,
-        channel=channel,
-        citizen_id=citizen.id if citizen else None,
-        contact_name=clean.contact_name,
-        contact_phone=clean.phone,
-        anonymous=clean.anonymous,
-        urgent=False,
-        idempotency_key=idempotency_key,
-        stage=Stage.SUBMITTED.value,
-        is_returned=False,
-        needs_supervisor=False,
-        created_at=now,
-        updated_at=now,
-    )
+    fields: dict[str, Any] = {
+        "number": next_ticket_number(session, local_today(session), at_once=True),
+        "query_code": new_query_code(),
+        "kind": clean.kind,
+        "category_id": category.id if category else None,
+        "title": clean.title or "",
+        "description": clean.description,
+        "address": clean.address,
+        "latitude": clean.latitude,
+        "longitude": clean.longitude,
+        "channel": channel,
+        "citizen_id": citizen.id if citizen else None,
+        "contact_name": clean.contact_name,
+        "contact_phone": clean.phone,
+        "anonymous": clean.anonymous,
+        "urgent": False,
+        "idempotency_key": idempotency_key,
+        "stage": Stage.SUBMITTED.value,
+        "is_returned": False,
+        "needs_supervisor": False,
+        "created_at": now,
+        "updated_at": now,
+    }
     if idempotency_key:
-        # Two concurrent retries with one key: the unique constraint lets exactly one in.
-        try:
-            with session.begin_nested():
-                session.add(ticket)
-                session.flush()
-        except IntegrityError:
-            existing = session.scalar(
+        # Two concurrent retries with one key: the unique constraint lets exactly one in, in one
+        # INSERT … ON CONFLICT DO NOTHING (no savepoint); the other reads the first ticket.
+        ticket = session.scalar(
+            insert_for(session)(Ticket)
+            .values(**fields)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(Ticket)
+        )
+        if ticket is None:
+            return session.scalars(
                 select(Ticket).where(Ticket.idempotency_key == idempotency_key)
-            )
-            if existing is None:
-                raise
-            return existing
+            ).one()
     else:
+        ticket = Ticket(**fields)
         session.add(ticket)
         session.flush()
     _record(session, ticket, "submit", actor=actor, from_stage=None, at=now)

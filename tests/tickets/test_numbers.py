@@ -141,3 +141,26 @@ def test_a_submission_writes_its_ticket_once(db, departments) -> None:
     db.commit()
     assert updates == []
     assert ticket.updated_at == ticket.created_at == ticket.events[0].at
+
+
+def test_a_submission_with_a_key_is_one_insert_without_a_savepoint(db, departments) -> None:
+    """A new idempotency key costs one INSERT … ON CONFLICT DO NOTHING for the ticket, not a
+    savepoint around it; the key taken, the first ticket comes back and nothing is inserted."""
+    from tests.statements import recorded
+
+    draft = workflow.TicketDraft(kind="complaint", description="路灯不亮", phone="13800138000")
+
+    def submit() -> Ticket:
+        return workflow.submit_ticket(
+            db, draft, actor=CitizenActor(None, "web"), channel="web", idempotency_key="k-one"
+        )
+
+    with recorded(db.get_bind()) as statements:
+        first = submit()
+    words = [" ".join(s.split()[:3]).upper() for s in statements]
+    assert not [w for w in words if "SAVEPOINT" in w], words
+    assert words.count("INSERT INTO TICKETS") == 1, words
+    db.commit()
+    with recorded(db.get_bind(), "INSERT") as inserts:
+        again = submit()
+    assert again.id == first.id and inserts == []
