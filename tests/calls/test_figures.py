@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from calls.figures import FIGURES, FigureRow, day_figures
@@ -15,6 +14,7 @@ from calls.ingest import ingest_events, parse_events
 from calls.models import CtiSystem
 from core import clock
 from tests.conftest import at
+from tests.statements import recorded
 
 DAY = dt.date(2026, 3, 10)
 
@@ -147,18 +147,8 @@ def test_the_p90_is_the_nearest_rank(db: Session) -> None:
 
 
 def test_the_figures_are_a_fixed_number_of_statements(day: Session) -> None:
-    statements: list[str] = []
-    engine = day.get_bind()
-
-    def count(*args: Any) -> None:
-        if args[2].lstrip().upper().startswith("SELECT"):
-            statements.append(args[2])
-
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded(day.get_bind(), "SELECT") as statements:
         day_figures(day, DAY)
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 6  # aggregate + percentile for each of the three groupings
     assert all("FROM calls" in s for s in statements)
 

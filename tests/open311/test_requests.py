@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from core import clock
 from delivery.models import OutboxMessage
@@ -17,6 +17,7 @@ from directory.models import Category
 from open311.models import Open311Request
 from tests.conftest import at
 from tests.open311.conftest import BASE, VALID_FORM
+from tests.statements import recorded
 from tickets.models import Ticket, TicketEvent
 
 
@@ -345,17 +346,8 @@ def test_tokens_are_per_key_and_hide_anonymous_reports_from_others(
 
 
 def _statements(app: Any, client: Any, url: str) -> tuple[int, Any]:
-    engine = app.extensions["hotline_db"].engine
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with recorded(app.extensions["hotline_db"].engine) as statements:
         response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     assert response.status_code == 200, response.get_data(as_text=True)
     return len(statements), response.get_json()
 

@@ -5,13 +5,12 @@ PostgreSQL lets happen; SQLite serialises writers, so the test runs on PostgreSQ
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from core.db import Database
+from tests.races import racing
 from tickets import workflow
 from tickets.access import CitizenActor
 from tickets.models import Ticket
@@ -30,33 +29,9 @@ def test_a_concurrent_retry_returns_the_first_ticket(
 ) -> None:
     if dialect != "postgresql":
         pytest.skip("SQLite takes one writer at a time: the race cannot happen there")
-    database = Database(database_url)
-    first, second = database.session(), database.session()
-    try:
-        mine = _submit(first)
-        theirs: dict[str, Any] = {}
-
-        def retry() -> None:
-            try:  # finds no ticket yet, then its INSERT waits on the key until the first commits
-                theirs["ticket"] = _submit(second)
-                theirs["id"] = theirs["ticket"].id
-                second.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
-                theirs["error"] = error
-
-        thread = threading.Thread(target=retry)
-        thread.start()
-        thread.join(0.5)
-        assert thread.is_alive(), "the retry's insert should wait for the first transaction"
-        first.commit()
-        thread.join(10)
-        assert "error" not in theirs, theirs.get("error")
-        assert theirs["id"] == mine.id
-        count = first.scalar(
+    with racing(database_url, _submit, _submit) as (mine, theirs, session):
+        assert theirs == mine
+        count = session.scalar(
             select(func.count()).select_from(Ticket).where(Ticket.idempotency_key == "k-race")
         )
         assert count == 1
-    finally:
-        first.close()
-        second.close()
-        database.dispose()

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
+from tests.statements import recorded
 from tickets import workflow
 
 
-@contextmanager
 def count_queries(app):
-    engine = app.extensions["hotline_db"].engine
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return recorded(app.extensions["hotline_db"].engine)
 
 
 LIST_PAGES = {
