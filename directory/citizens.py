@@ -19,10 +19,11 @@ SEEN_EVERY = dt.timedelta(minutes=1)
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> ChannelIdentity | None:
+    """The identity with its citizen, in one statement."""
     return session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
+        select(ChannelIdentity)
+        .options(joinedload(ChannelIdentity.citizen))
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
     )
 
 
@@ -35,11 +36,7 @@ def get_or_create_citizen(
     phone: str | None = None,
 ) -> Citizen:
     """The citizen behind a channel identity, created on first contact."""
-    identity = session.scalar(
-        select(ChannelIdentity)
-        .options(joinedload(ChannelIdentity.citizen))
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    )
+    identity = find_identity(session, channel, external_id)
     if identity is None:
         identity = _create_identity(session, channel, external_id)
     else:
